@@ -1,0 +1,1 @@
+"""Analysis of stored measurements and of exported graphs: counting, correlation, roofline."""

@@ -1,0 +1,364 @@
+"""The `bench` command line. The one place where typed errors become one line on stderr.
+
+Only light modules are imported at the top: torch, coremltools and LiteRT load inside the commands that use them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import click
+import typer
+
+try:  # typer >= 0.29 vendors its own click; its exceptions are not click's
+    from typer._click import exceptions as _typer_click_exceptions
+except ImportError:  # pragma: no cover - older typer uses click itself
+    _typer_click_exceptions = click.exceptions
+
+
+def _either(name: str, *extra) -> tuple:
+    """The exception class `name` from click and from typer's vendored click, whichever exist."""
+    found = {getattr(m, name) for m in (click.exceptions, _typer_click_exceptions) if hasattr(m, name)}
+    return tuple(found | set(extra))
+
+
+_EXIT = _either("Exit", typer.Exit)
+_NO_ARGS = _either("NoArgsIsHelpError")
+_USAGE = _either("ClickException")
+_ABORT = _either("Abort", typer.Abort, KeyboardInterrupt)
+
+from bench.errors import BenchError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="On-device latency benchmarking for mobile vision models.",
+)
+import_app = typer.Typer(help="Store measurements taken elsewhere.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+
+
+def _stderr_console():
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def _stdout_console():
+    from rich.console import Console
+
+    # Piped output (CI logs, files) gets a wide table instead of rich's 80-column default.
+    return Console(width=None if sys.stdout.isatty() else 200)
+
+
+def _print_json(obj) -> None:
+    sys.stdout.write(json.dumps(obj, default=str) + "\n")
+    sys.stdout.flush()
+
+
+# ---------------------------------------------------------------- run
+
+
+def _progress_bar(json_mode: bool):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=_stderr_console(),
+        transient=True,
+    )
+
+
+def _records_table(records):
+    from rich.table import Table
+
+    table = Table(title="latency (ms)")
+    for column in ("model", "res", "target", "format", "protocol", "latency", "min", "median", "mean", "std", "n",
+                   "params (M)", "MACs (G)"):
+        table.add_column(column, justify="left" if column in ("model", "target", "format", "protocol") else "right")
+    for r in records:
+        table.add_row(
+            r.model,
+            str(r.resolution),
+            r.target,
+            f"{r.format}/{r.precision}",
+            r.protocol,
+            _ms(r.latency_ms),
+            _ms(r.min_ms),
+            _ms(r.median_ms),
+            _ms(r.mean_ms),
+            _ms(r.stddev_ms),
+            str(r.n_samples),
+            f"{r.params / 1e6:.2f}" if r.params else "-",
+            f"{r.macs / 1e9:.3f}" if r.macs else "-",
+        )
+    return table
+
+
+def _ms(value) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def measure_and_store(specs, protocol, store_path, json_mode: bool, on_record=None):
+    """Measure each spec in turn and commit each record as it finishes (nothing measured is lost)."""
+    from bench.pipeline import measure, resolve_artifact
+    from bench.store import Store
+    from devices import get_target
+
+    from bench.pipeline import validate
+
+    err = _stderr_console()
+    for spec in specs:  # every bad name or impossible format is reported before anything runs
+        validate(spec)
+    records = []
+    notify = lambda message: err.print(f"[dim]{message}[/dim]", highlight=False)  # noqa: E731
+    with Store(store_path) as store:
+        for spec in specs:
+            target = get_target(spec.target)
+            artifact = resolve_artifact(spec, target, notify=notify)
+            total = protocol.runs * protocol.repeats
+            with _progress_bar(json_mode) as bar:
+                task = bar.add_task(f"{artifact.model} on {target.name}", total=total)
+                record = measure(spec, protocol, artifact=artifact, progress=lambda n: bar.advance(task, n))
+            store.add(record)
+            records.append(record)
+            if json_mode:
+                _print_json(record.summary())
+            if on_record:
+                on_record(record)
+    return records
+
+
+@app.command()
+def run(
+    model: List[str] = typer.Option([], "--model", "-m", help="Zoo model name or model file (.onnx, .tflite); repeatable."),
+    target: str = typer.Option("host", "--target", "-t", help="Where to run (see `bench targets`)."),
+    fmt: Optional[str] = typer.Option(None, "--format", "-f", help="onnx, coreml or tflite (default: the target's)."),
+    precision: Optional[str] = typer.Option(None, "--precision", "-p", help="fp32, fp16 or int8."),
+    protocol: str = typer.Option("mobileone", help="mobileone (min of 1000), mnv4 (median of 5 means), modelbench."),
+    runs: Optional[int] = typer.Option(None, help="Timed runs per repeat (protocol default otherwise)."),
+    warmup: Optional[int] = typer.Option(None, help="Warm-up runs (protocol default otherwise)."),
+    repeats: Optional[int] = typer.Option(None, help="Repeats of the timed runs (protocol default otherwise)."),
+    threads: int = typer.Option(1, help="CPU threads (1 is the mobile-like setting)."),
+    resolution: Optional[int] = typer.Option(None, help="Input resolution (default: the model's paper resolution)."),
+    input_kind: str = typer.Option("tensor", "--input", help="Core ML input: tensor (float16) or image."),
+    calibration_dir: Optional[Path] = typer.Option(None, help="Images to calibrate INT8 with (default: synthetic)."),
+    suite: Optional[str] = typer.Option(None, help="Run every model of a named suite (see `bench models --suites`)."),
+    store: Optional[Path] = typer.Option(None, help="SQLite store (default: $BENCH_STORE or results/bench.sqlite)."),
+    as_json: bool = typer.Option(False, "--json", help="Print each record as one JSON object on stdout."),
+):
+    """Measure models on a target and store one record per measurement."""
+    from bench.pipeline import RunSpec
+    from bench.protocols import get_protocol
+
+    chosen = get_protocol(protocol).with_overrides(warmup=warmup, runs=runs, repeats=repeats)
+    if threads < 1:
+        raise BenchError(f"--threads must be at least 1 (got {threads})")
+    if input_kind not in ("tensor", "image"):
+        raise BenchError(f"unknown --input '{input_kind}'; known: image, tensor")
+    models = list(model)
+    if suite:
+        from bench.suites import suite_runs
+
+        return _print_suite(suite_runs(suite, target, fmt, precision, chosen, threads, store, as_json), as_json)
+    if not models:
+        raise BenchError("no model given; pass --model NAME (see `bench models`) or --suite NAME")
+    specs = [
+        RunSpec(
+            model=m,
+            target=target,
+            format=fmt,
+            precision=precision,
+            resolution=resolution,
+            threads=threads,
+            input_kind=input_kind,
+            calibration_dir=str(calibration_dir) if calibration_dir else None,
+        )
+        for m in models
+    ]
+    records = measure_and_store(specs, chosen, store, as_json)
+    if not as_json:
+        _stdout_console().print(_records_table(records))
+
+
+def _print_suite(table, as_json):
+    if table is not None and not as_json:
+        _stdout_console().print(table)
+
+
+# ---------------------------------------------------------------- export
+
+
+@app.command()
+def export(
+    model: str = typer.Option(..., "--model", "-m", help="Zoo model name."),
+    fmt: str = typer.Option("onnx", "--format", "-f", help="onnx, coreml or tflite."),
+    precision: Optional[str] = typer.Option(None, "--precision", "-p", help="fp32, fp16 or int8."),
+    resolution: Optional[int] = typer.Option(None, help="Input resolution (default: the paper's)."),
+    input_kind: str = typer.Option("tensor", "--input", help="Core ML input: tensor (float16) or image."),
+    calibration_dir: Optional[Path] = typer.Option(None, help="Images to calibrate INT8 with (default: synthetic)."),
+    out: Optional[Path] = typer.Option(None, help="Also copy the artifact into this directory."),
+    force: bool = typer.Option(False, help="Export again even when the cache has it."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
+):
+    """Export a zoo model (cached by content) and check it against PyTorch."""
+    import shutil
+
+    from bench.artifact import ensure_artifact
+    from bench.zoo import get_entry
+    from exporters import get_exporter
+    from exporters.registry import ExportRequest
+    from exporters.tflite_export import calibration_source
+
+    entry = get_entry(model)
+    exporter = get_exporter(fmt)
+    precision = precision or exporter.precisions[0]
+    request = ExportRequest(
+        model=entry.name,
+        resolution=resolution or entry.resolution,
+        format=fmt,
+        precision=precision,
+        input_kind=input_kind,
+        calibration=calibration_source(str(calibration_dir) if calibration_dir else None)
+        if precision == "int8"
+        else "none",
+    )
+    exporter.check(request)
+    notify = lambda message: _stderr_console().print(f"[dim]{message}[/dim]", highlight=False)  # noqa: E731
+    artifact = ensure_artifact(request, force=force, notify=notify)
+    path = artifact.path
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+        dest = out / artifact.path.name
+        if dest.exists():
+            shutil.rmtree(dest) if dest.is_dir() else dest.unlink()
+        (shutil.copytree if path.is_dir() else shutil.copy2)(path, dest)
+        path = dest
+    summary = {**artifact.to_json(), "path": str(path)}
+    if as_json:
+        _print_json(summary)
+    else:
+        console = _stdout_console()
+        console.print(f"{'cached' if artifact.cached else 'exported'} {path}")
+        console.print(f"  {artifact.size_bytes / 1e6:.2f} MB, export {artifact.export_s} s, sha256 {artifact.sha256[:16]}")
+        console.print(f"  parity: {json.dumps(artifact.parity)}")
+
+
+# ---------------------------------------------------------------- listings
+
+
+@app.command()
+def models(
+    pattern: str = typer.Argument("*", help="Glob over model names."),
+    suite: Optional[str] = typer.Option(None, help="Only models of this suite."),
+    as_json: bool = typer.Option(False, "--json"),
+):
+    """List the model zoo."""
+    from bench.zoo import list_models
+    from bench.zoo.registry import list_suites
+
+    if suite and suite not in list_suites():
+        from bench.errors import UnknownChoice
+
+        raise UnknownChoice("suite", suite, list_suites())
+    entries = list_models(pattern, suite=suite)
+    if as_json:
+        _print_json([{"name": e.name, "resolution": e.resolution, "family": e.family, "source": e.source,
+                      "suites": list(e.suites)} for e in entries])
+        return
+    from rich.table import Table
+
+    table = Table(title="models")
+    for c in ("name", "resolution", "family", "source", "suites"):
+        table.add_column(c)
+    for e in entries:
+        table.add_row(e.name, str(e.resolution), e.family, e.source, ", ".join(e.suites))
+    _stdout_console().print(table)
+
+
+@app.command()
+def targets(as_json: bool = typer.Option(False, "--json")):
+    """List targets and the formats/precisions each runs."""
+    from devices import list_targets
+
+    found = list_targets()
+    if as_json:
+        _print_json([{"name": t.name, "aliases": list(t.aliases), "kind": t.kind, "runtime": t.runtime,
+                      "runs": t.pairs(), "description": t.description} for t in found])
+        return
+    from rich.table import Table
+
+    table = Table(title="targets")
+    for c in ("name", "aliases", "runtime", "runs", "description"):
+        table.add_column(c)
+    for t in found:
+        table.add_row(t.name, ", ".join(t.aliases), t.runtime, ", ".join(t.pairs()), t.description)
+    _stdout_console().print(table)
+
+
+@app.command()
+def results(
+    store: Optional[Path] = typer.Option(None, help="SQLite store (default: $BENCH_STORE or results/bench.sqlite)."),
+    model: Optional[List[str]] = typer.Option(None, "--model", "-m"),
+    target: Optional[List[str]] = typer.Option(None, "--target", "-t"),
+    protocol: Optional[str] = typer.Option(None),
+    csv: Optional[Path] = typer.Option(None, "--csv", help="Write a tidy CSV, one row per record."),
+    samples: bool = typer.Option(False, help="With --csv: add the raw samples (ms, ';'-separated) as a column."),
+    as_json: bool = typer.Option(False, "--json"),
+):
+    """List stored records."""
+    from bench.store import default_store_path, open_existing
+
+    with open_existing(store or default_store_path()) as s:
+        found = s.records(model=model, target=target, protocol=protocol)
+    if csv:
+        from bench.report.tables import write_csv
+
+        write_csv(found, csv, with_samples=samples)
+        _stderr_console().print(f"wrote {len(found)} records to {csv}")
+    if as_json:
+        _print_json([r.summary() for r in found])
+    elif not csv:
+        _stdout_console().print(_records_table(found))
+
+
+# ---------------------------------------------------------------- entry point
+
+
+def main(argv: list[str] | None = None) -> None:
+    command = typer.main.get_command(app)
+    try:
+        rc = command.main(args=argv, prog_name="bench", standalone_mode=False)
+    except _EXIT as exc:
+        sys.exit(exc.exit_code)
+    except _NO_ARGS as exc:
+        print(exc.ctx.get_help() if exc.ctx else str(exc), file=sys.stderr)
+        sys.exit(2)
+    except _USAGE as exc:
+        where = f" (see `{exc.ctx.command_path} --help`)" if getattr(exc, "ctx", None) else ""
+        print(f"bench: error: {exc.format_message()}{where}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except _ABORT:
+        print("bench: interrupted; finished measurements are stored", file=sys.stderr)
+        sys.exit(130)
+    except BenchError as exc:
+        print(f"bench: error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # a bug: one line unless asked for the traceback
+        if os.environ.get("BENCH_DEBUG"):
+            raise
+        print(f"bench: internal error: {type(exc).__name__}: {exc} (set BENCH_DEBUG=1 for a traceback)", file=sys.stderr)
+        sys.exit(70)
+    sys.exit(rc if isinstance(rc, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""Typed errors. Raised inside; turned into one line on stderr at the CLI edge (bench.cli)."""
+
+
+class BenchError(Exception):
+    """A problem the user can act on. The message is the whole story, one line."""
+
+    exit_code = 2
+
+
+class UnknownChoice(BenchError):
+    def __init__(self, kind: str, value: str, choices, hint: str = ""):
+        listed = ", ".join(sorted(choices))
+        msg = f"unknown {kind} '{value}'; known: {listed}"
+        if hint:
+            msg += f" (see `{hint}`)"
+        super().__init__(msg)
+
+
+class ArtifactError(BenchError):
+    """A model file is missing, unreadable or corrupt."""
+
+
+class ExportError(BenchError):
+    """An export failed or its parity check is above tolerance."""
+
+    exit_code = 3
+
+
+class UnsupportedFormat(BenchError):
+    """A target was asked to run a (format, precision) it cannot run."""
+
+
+class DeviceError(BenchError):
+    """No device, several devices, or a device lost mid-run."""
+
+    exit_code = 4
+
+
+class NeedsOtherHost(BenchError):
+    """The measurement must run on another kind of host (e.g. macOS with Xcode for an iPhone)."""
+
+    exit_code = 5
+
+
+class InputDataError(BenchError):
+    """A malformed CSV, result JSON or log."""

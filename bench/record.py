@@ -1,0 +1,150 @@
+"""The one result record. Every exporter of results (table, JSON, CSV, reports, compare) reads only this.
+
+Identity (what ran), place (where), method (how) and outcome (raw samples and statistics derived from them).
+Statistics are recomputed from the stored samples by `derive_statistics`, never re-measured.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bench.protocols import describe, get_protocol
+
+NS_PER_MS = 1e6
+
+
+@dataclass
+class Record:
+    # identity
+    model: str
+    resolution: int
+    format: str
+    precision: str
+    # place
+    target: str
+    runtime: str
+    runtime_version: str
+    threads: int
+    # method
+    protocol: str
+    warmup: int
+    runs: int
+    repeats: int
+    # model facts
+    params: int | None = None
+    macs: int | None = None
+    input_kind: str = "tensor"
+    artifact_path: str = ""
+    artifact_hash: str = ""
+    artifact_bytes: int | None = None
+    export_s: float | None = None
+    parity: dict = field(default_factory=dict)
+    artifact_facts: dict = field(default_factory=dict)  # e.g. Core ML spec facts
+    options: dict = field(default_factory=dict)  # runner flags: delegate, affinity, ...
+    device: dict = field(default_factory=dict)  # facts of the machine that ran it
+    host: dict = field(default_factory=dict)  # facts of the machine that drove it
+    # outcome: raw per-run samples in ns per repeat, or per-repeat summaries (ms) when a tool gives no raw runs
+    samples_ns: list[list[int]] = field(default_factory=list)
+    repeat_summaries: list[dict] = field(default_factory=list)
+    latency_ms: float | None = None
+    min_ms: float | None = None
+    mean_ms: float | None = None
+    median_ms: float | None = None
+    max_ms: float | None = None
+    stddev_ms: float | None = None
+    n_samples: int = 0
+    protocol_extra: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)  # init time, memory, thermal state, op profile, ...
+    # context
+    git_commit: str | None = None
+    bench_version: str = ""
+    timestamp: str = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    @property
+    def flops(self) -> int | None:
+        return None if self.macs is None else 2 * self.macs
+
+    def settings_key(self) -> str:
+        """What makes two measurements the same cell: artifact, place and method (not outcome, not time)."""
+        key = {
+            "artifact_hash": self.artifact_hash,
+            "model": self.model,
+            "resolution": self.resolution,
+            "format": self.format,
+            "precision": self.precision,
+            "target": self.target,
+            "threads": self.threads,
+            "protocol": self.protocol,
+            "warmup": self.warmup,
+            "runs": self.runs,
+            "repeats": self.repeats,
+            "options": self.options,
+        }
+        return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:32]
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["flops"] = self.flops
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Record":
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+    def summary(self) -> dict:
+        """The fields `--json` promises, plus the rest of the scalars."""
+        d = self.to_dict()
+        d.pop("samples_ns")
+        return d
+
+
+def derive_statistics(record: Record) -> Record:
+    """Fill the statistic and descriptive figures from the raw samples (or per-repeat summaries)."""
+    protocol = get_protocol(record.protocol)
+    if record.samples_ns:
+        repeats_ms = [np.asarray(r, dtype=float) / NS_PER_MS for r in record.samples_ns]
+        result = protocol.statistic(repeats_ms)
+        desc = describe(repeats_ms)
+        record.min_ms, record.max_ms = desc["min"], desc["max"]
+        record.mean_ms, record.median_ms, record.stddev_ms = desc["mean"], desc["median"], desc["stddev"]
+        record.n_samples = desc["n"]
+    else:
+        result = protocol.statistic_from_summaries(record.repeat_summaries)
+        s = record.repeat_summaries
+        counts = [int(x["count"]) for x in s]
+        record.n_samples = sum(counts)
+        record.min_ms = float(min(x["min"] for x in s))
+        record.max_ms = float(max(x["max"] for x in s))
+        record.mean_ms = float(sum(x["mean"] * c for x, c in zip(s, counts)) / max(1, sum(counts)))
+        medians = [x.get("median") for x in s]
+        record.median_ms = float(np.median(medians)) if all(m is not None for m in medians) else None
+        stds = [x.get("std") for x in s]
+        record.stddev_ms = float(np.sqrt(np.mean(np.square(stds)))) if all(v is not None for v in stds) else None
+    record.latency_ms = result.pop("statistic")
+    record.protocol_extra = result
+    return record
+
+
+def flat_row(record: Record) -> dict:
+    """One tidy CSV row: scalars as they are, nested facts flattened with a prefix, raw samples left out."""
+    row = {}
+    for key, value in record.summary().items():
+        if key == "repeat_summaries":
+            continue
+        if isinstance(value, dict):
+            for k, v in value.items():
+                row[f"{key}.{k}"] = json.dumps(v) if isinstance(v, (dict, list)) else v
+        elif isinstance(value, list):
+            row[key] = json.dumps(value)
+        else:
+            row[key] = value
+    return row

@@ -1,0 +1,1 @@
+"""Reports: tables (CSV), plots, Markdown/HTML summaries. Each reads only result records."""

@@ -1,0 +1,76 @@
+"""The zoo registry. Importing it is cheap: builders import torch/timm only when called."""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib
+from dataclasses import dataclass, field
+from typing import Callable
+
+from bench.errors import UnknownChoice
+
+# Modules whose import registers entries; kept as names so `bench --help` pays nothing for them.
+_ENTRY_MODULES = ("bench.zoo.timm_models",)
+
+
+@dataclass(frozen=True)
+class ZooEntry:
+    name: str
+    build: Callable[[], object] = field(repr=False)  # returns an untrained torch.nn.Module
+    resolution: int
+    family: str
+    source: str  # where the architecture comes from, e.g. "timm:mobileone_s0"
+    suites: tuple[str, ...] = ()
+
+
+_REGISTRY: dict[str, ZooEntry] = {}
+_loaded = False
+
+
+def register_model(name: str, *, resolution: int, family: str, source: str, suites: tuple[str, ...] = ()):
+    """Decorator: register a zero-argument builder returning a freshly initialised torch module."""
+
+    def wrap(build):
+        if name in _REGISTRY:
+            raise ValueError(f"model {name!r} registered twice")
+        _REGISTRY[name] = ZooEntry(name, build, resolution, family, source, tuple(suites))
+        return build
+
+    return wrap
+
+
+def _load_entries() -> None:
+    global _loaded
+    if not _loaded:
+        for module in _ENTRY_MODULES:
+            importlib.import_module(module)
+        _loaded = True
+
+
+def list_models(pattern: str = "*", suite: str | None = None) -> list[ZooEntry]:
+    _load_entries()
+    return [
+        e
+        for name, e in sorted(_REGISTRY.items())
+        if fnmatch.fnmatch(name, pattern) and (suite is None or suite in e.suites)
+    ]
+
+
+def list_suites() -> list[str]:
+    return sorted({s for e in list_models() for s in e.suites})
+
+
+def get_entry(name: str) -> ZooEntry:
+    _load_entries()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise UnknownChoice("model", name, _REGISTRY, hint="bench models") from None
+
+
+def create_model(name: str, resolution: int | None = None, *, seed: int = 0):
+    """Build `name` ready for inference: BatchNorm statistics calibrated, reparameterized, eval mode."""
+    from bench.zoo.prepare import prepare_for_inference
+
+    entry = get_entry(name)
+    return prepare_for_inference(entry, resolution or entry.resolution, seed=seed)

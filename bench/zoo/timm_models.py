@@ -1,0 +1,48 @@
+"""Zoo entries backed by timm (pretrained=False: latency does not depend on weights, and no hub is reachable).
+
+Resolutions are the ones each paper reports latency at.
+"""
+
+from bench.zoo.registry import register_model
+
+
+def _timm(name: str):
+    def build():
+        import timm
+
+        return timm.create_model(name, pretrained=False)
+
+    return build
+
+
+# (zoo name, timm name, resolution, family)
+_TIMM_MODELS = [
+    ("mobileone_s0", "mobileone_s0", 224, "mobileone"),
+    ("mobileone_s1", "mobileone_s1", 224, "mobileone"),
+    ("mobileone_s2", "mobileone_s2", 224, "mobileone"),
+    ("mobileone_s3", "mobileone_s3", 224, "mobileone"),
+    ("mobileone_s4", "mobileone_s4", 224, "mobileone"),
+    ("mobilenetv4_conv_small", "mobilenetv4_conv_small", 224, "mobilenetv4"),
+    ("mobilenetv4_conv_medium", "mobilenetv4_conv_medium", 256, "mobilenetv4"),
+    ("mobilenetv4_conv_large", "mobilenetv4_conv_large", 384, "mobilenetv4"),
+    ("mobilenetv4_hybrid_medium", "mobilenetv4_hybrid_medium", 256, "mobilenetv4"),
+    ("mobilenetv4_hybrid_large", "mobilenetv4_hybrid_large", 384, "mobilenetv4"),
+    ("mobilenetv1_100", "mobilenetv1_100", 224, "mobilenetv1"),
+    ("mobilenetv2_100", "mobilenetv2_100", 224, "mobilenetv2"),
+    ("mobilenetv3_large_100", "mobilenetv3_large_100", 224, "mobilenetv3"),
+    ("efficientnet_b0", "efficientnet_b0", 224, "efficientnet"),
+    # FastViT and MobileViT papers report latency at 256x256.
+    ("fastvit_t8", "fastvit_t8", 256, "fastvit"),
+    ("mobilevit_s", "mobilevit_s", 256, "mobilevit"),
+]
+
+_CI_SUITE = {"mobileone_s0", "mobilenetv4_conv_small"}
+
+for _name, _timm_name, _res, _family in _TIMM_MODELS:
+    register_model(
+        _name,
+        resolution=_res,
+        family=_family,
+        source=f"timm:{_timm_name}",
+        suites=("ci",) if _name in _CI_SUITE else (),
+    )(_timm(_timm_name))

@@ -1,0 +1,125 @@
+"""Host CPU targets: ONNX Runtime (`host`) and LiteRT with XNNPACK (`host-litert`, the emulated mobile CPU).
+
+Both run in this process: pinned to fixed cores, inputs bound once, each run timed alone (devices.timing).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bench.errors import ArtifactError
+from devices.affinity import pinned
+from devices.hostinfo import host_facts
+from devices.registry import Measurement, Target, register_target
+from devices.timing import measure_repeats
+from exporters.versions import package_versions
+
+INPUT_SEED = 0
+
+
+def _input_array(shape, dtype) -> np.ndarray:
+    shape = [d if isinstance(d, int) and d > 0 else 1 for d in shape]
+    return np.random.default_rng(INPUT_SEED).standard_normal(shape).astype(dtype)
+
+
+class OnnxRuntimeSession:
+    """An ORT CPU session with its input and output bound once: `call()` is one inference, nothing else."""
+
+    def __init__(self, path, threads: int):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        try:
+            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # ORT raises its own Fail/InvalidProtobuf/NoSuchFile types
+            raise ArtifactError(f"ONNX Runtime cannot load {path}: {str(exc).strip().splitlines()[0][:200]}") from None
+        first_input = self.session.get_inputs()[0]
+        dtype = {"tensor(float)": np.float32, "tensor(float16)": np.float16}.get(first_input.type, np.float32)
+        self.input = _input_array(first_input.shape, dtype)
+        self.binding = self.session.io_binding()
+        self.binding.bind_ortvalue_input(first_input.name, ort.OrtValue.ortvalue_from_numpy(self.input))
+        for out in self.session.get_outputs():
+            self.binding.bind_output(out.name, "cpu")
+        self.session.run_with_iobinding(self.binding)  # lets ORT allocate the outputs once
+        # Re-bind the now allocated outputs so later runs write into the same buffers.
+        for out, value in zip(self.session.get_outputs(), self.binding.get_outputs()):
+            self.binding.bind_ortvalue_output(out.name, value)
+        self._run = self.session.run_with_iobinding
+        self._binding = self.binding
+
+    def call(self) -> None:
+        self._run(self._binding)
+
+
+class LiteRtSession:
+    """A LiteRT interpreter (XNNPACK delegate, LiteRT's CPU default) with its input set once."""
+
+    def __init__(self, path, threads: int):
+        from exporters.tflite_export import make_interpreter, to_input_dtype
+
+        try:
+            self.interpreter = make_interpreter(path, threads)
+        except (ValueError, RuntimeError) as exc:
+            raise ArtifactError(f"LiteRT cannot load {path}: {str(exc).strip().splitlines()[0][:200]}") from None
+        detail = self.interpreter.get_input_details()[0]
+        self.input = to_input_dtype(detail, _input_array(detail["shape"], np.float32))
+        self.interpreter.set_tensor(detail["index"], self.input)
+        self.input_dtype = str(np.dtype(detail["dtype"]))
+        self.call = self.interpreter.invoke
+
+
+class InProcessTarget(Target):
+    kind = "host"
+
+    def open_session(self, path, threads: int):
+        raise NotImplementedError
+
+    def measure(self, artifact, protocol, *, threads, options, progress) -> Measurement:
+        with pinned(threads) as cores:
+            session = self.open_session(artifact.path, threads)
+            samples = measure_repeats(session.call, protocol, progress)
+        runtime_package = self.runtime_package
+        return Measurement(
+            runtime=self.runtime,
+            runtime_version=package_versions(runtime_package)[runtime_package] or "unknown",
+            samples_ns=samples,
+            device={**host_facts(), "pinned_cores": cores},
+            options={"threads": threads, **self.fixed_options, **options},
+        )
+
+
+class OnnxRuntimeTarget(InProcessTarget):
+    name = "host"
+    aliases = ("cpu",)
+    description = "this machine's CPU, ONNX Runtime CPU execution provider"
+    runtime = "onnxruntime"
+    runtime_package = "onnxruntime"
+    supports = {"onnx": ("fp32",)}
+    default_format, default_precision = "onnx", "fp32"
+    fixed_options = {"provider": "CPUExecutionProvider", "io_binding": True}
+
+    def open_session(self, path, threads):
+        return OnnxRuntimeSession(path, threads)
+
+
+class LiteRtTarget(InProcessTarget):
+    name = "host-litert"
+    aliases = ("litert",)
+    description = "this machine's CPU, LiteRT interpreter with XNNPACK (the emulated mobile CPU)"
+    runtime = "litert"
+    runtime_package = "ai-edge-litert"
+    supports = {"tflite": ("fp32", "fp16", "int8")}
+    default_format, default_precision = "tflite", "fp32"
+    fixed_options = {"delegate": "xnnpack"}
+
+    def open_session(self, path, threads):
+        return LiteRtSession(path, threads)
+
+
+register_target(OnnxRuntimeTarget())
+register_target(LiteRtTarget())

@@ -1,0 +1,51 @@
+"""Numerical agreement between an exported artifact and its PyTorch reference."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bench.errors import ExportError
+
+# Tolerances, as relative L2 error ||a - b|| / ||b||. FP32 runtimes reorder sums, nothing more.
+FP32_REL_L2 = 1e-3
+# FP16 artifacts are judged against PyTorch run with the same fp16-rounded weights (see tflite_export).
+FP16_REL_L2 = 5e-2
+# INT8 is judged against FP32 by cosine similarity and top-5 agreement.
+INT8_MIN_COSINE = 0.85
+
+
+def agreement(candidate, reference) -> dict:
+    a = np.asarray(candidate, dtype=np.float64).ravel()
+    b = np.asarray(reference, dtype=np.float64).ravel()
+    if a.shape != b.shape:
+        raise ExportError(f"output shape {np.shape(candidate)} differs from reference {np.shape(reference)}")
+    if not np.all(np.isfinite(a)):
+        raise ExportError("exported model produced non-finite outputs")
+    diff = a - b
+    denom = np.linalg.norm(b) or 1.0
+    cos = float(a @ b / ((np.linalg.norm(a) * np.linalg.norm(b)) or 1.0))
+    top5_a = set(np.argsort(a)[-5:].tolist())
+    top5_b = set(np.argsort(b)[-5:].tolist())
+    return {
+        "max_abs": float(np.max(np.abs(diff))),
+        "rel_l2": float(np.linalg.norm(diff) / denom),
+        "cosine": cos,
+        "top5_overlap": len(top5_a & top5_b) / 5.0,
+        "top1_match": bool(np.argmax(a) == np.argmax(b)),
+    }
+
+
+def require_rel_l2(result: dict, tolerance: float, what: str) -> dict:
+    result = dict(result, tolerance_rel_l2=tolerance, reference=what)
+    if not result["rel_l2"] <= tolerance:
+        raise ExportError(
+            f"parity check failed: relative L2 error {result['rel_l2']:.3g} against {what} is above {tolerance:g}"
+        )
+    return result
+
+
+def require_cosine(result: dict, floor: float, what: str) -> dict:
+    result = dict(result, min_cosine=floor, reference=what)
+    if not result["cosine"] >= floor:
+        raise ExportError(f"parity check failed: cosine similarity {result['cosine']:.4f} against {what} is below {floor}")
+    return result

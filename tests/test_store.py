@@ -1,0 +1,92 @@
+import json
+import multiprocessing
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+
+from bench.errors import InputDataError
+from bench.record import Record, derive_statistics
+from bench.store import Store, open_existing
+from tests.conftest import BENCH, REPO
+
+
+def _record(model="m", samples=((3_000_000, 2_000_000, 4_000_000),)):
+    r = Record(model=model, resolution=224, format="onnx", precision="fp32", target="host", runtime="onnxruntime",
+               runtime_version="1", threads=1, protocol="mobileone", warmup=0, runs=3, repeats=1,
+               samples_ns=[list(s) for s in samples])
+    return derive_statistics(r)
+
+
+def test_record_statistics_come_from_samples():
+    r = _record()
+    assert r.latency_ms == 2.0 and r.min_ms == 2.0 and r.max_ms == 4.0 and r.median_ms == 3.0 and r.n_samples == 3
+
+
+def test_round_trip(store_path):
+    with Store(store_path) as s:
+        s.add(_record("a"))
+        s.add(_record("b"))
+    with open_existing(store_path) as s:
+        got = s.records(model="b")
+    assert len(got) == 1 and got[0].model == "b" and got[0].samples_ns == [[3_000_000, 2_000_000, 4_000_000]]
+
+
+def test_open_existing_rejects_missing_and_foreign_files(tmp_path):
+    with pytest.raises(InputDataError, match="no store at"):
+        open_existing(tmp_path / "nope.sqlite")
+    junk = tmp_path / "junk.sqlite"
+    junk.write_text("not a database")
+    with pytest.raises(InputDataError, match="not a SQLite store"):
+        open_existing(junk)
+
+
+def _writer(path, tag, n):
+    with Store(path) as s:
+        for i in range(n):
+            s.add(_record(f"{tag}-{i}"))
+
+
+def test_concurrent_writers_do_not_corrupt(store_path):
+    procs = [multiprocessing.Process(target=_writer, args=(store_path, t, 40)) for t in "ab"]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    with open_existing(store_path) as s:
+        assert s.count() == 80
+    assert sqlite3.connect(store_path).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_sigkill_mid_run_keeps_every_finished_record(store_path, artifact_cache):
+    # Four measurements of a real model; kill the process once at least one is committed.
+    args = [*BENCH, "run", "--store", store_path, "--runs", "300", "--warmup", "5"]
+    for _ in range(4):
+        args += ["--model", "mobileone_s0"]
+    proc = subprocess.Popen(list(map(str, args)), cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 600
+    committed = 0
+    while time.time() < deadline and proc.poll() is None:
+        if store_path.exists():
+            try:
+                committed = sqlite3.connect(store_path, timeout=5).execute("SELECT COUNT(*) FROM records").fetchone()[0]
+            except sqlite3.OperationalError:
+                committed = 0
+            if committed >= 1:
+                break
+        time.sleep(0.05)
+    assert proc.poll() is None, "bench run finished before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+    db = sqlite3.connect(store_path)
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    rows = db.execute("SELECT record_json FROM records").fetchall()
+    assert 1 <= len(rows) < 4
+    for (payload,) in rows:
+        record = json.loads(payload)
+        assert len(record["samples_ns"]) == 1 and len(record["samples_ns"][0]) == 300
+        assert record["latency_ms"] == min(record["samples_ns"][0]) / 1e6
