@@ -77,14 +77,23 @@ def _progress_bar(json_mode: bool):
     )
 
 
-def _records_table(records):
+def _records_table(records, relative_to: str | None = None):
     from rich.table import Table
 
     table = Table(title="latency (ms)")
-    for column in ("model", "res", "target", "format", "protocol", "latency", "min", "median", "mean", "std", "n",
-                   "params (M)", "MACs (G)"):
+    columns = ["model", "res", "target", "format", "protocol", "latency", "min", "median", "mean", "std", "n",
+               "params (M)", "MACs (G)"]
+    reference = {}
+    if relative_to:
+        columns.append(f"x {relative_to}")
+        reference = {(r.target, r.format, r.precision): r.latency_ms for r in records if r.model == relative_to}
+    for column in columns:
         table.add_column(column, justify="left" if column in ("model", "target", "format", "protocol") else "right")
     for r in records:
+        relative = []
+        if relative_to:
+            ref = reference.get((r.target, r.format, r.precision))
+            relative = [f"{r.latency_ms / ref:.2f}" if ref else "-"]
         table.add_row(
             r.model,
             str(r.resolution),
@@ -99,6 +108,7 @@ def _records_table(records):
             str(r.n_samples),
             f"{r.params / 1e6:.2f}" if r.params else "-",
             f"{r.macs / 1e9:.3f}" if r.macs else "-",
+            *relative,
         )
     return table
 
@@ -164,34 +174,22 @@ def run(
         raise BenchError(f"--threads must be at least 1 (got {threads})")
     if input_kind not in ("tensor", "image"):
         raise BenchError(f"unknown --input '{input_kind}'; known: image, tensor")
-    models = list(model)
+    common = dict(resolution=resolution, threads=threads, input_kind=input_kind,
+                  calibration_dir=str(calibration_dir) if calibration_dir else None)
     if suite:
-        from bench.suites import suite_runs
+        from bench.suites import REFERENCE_MODEL, suite_cells
 
-        return _print_suite(suite_runs(suite, target, fmt, precision, chosen, threads, store, as_json), as_json)
-    if not models:
+        cells = suite_cells(suite, target, fmt, precision)
+        specs = [RunSpec(model=c.model, target=c.target, format=c.format, precision=c.precision, **common)
+                 for c in cells]
+    elif model:
+        specs = [RunSpec(model=m, target=target, format=fmt, precision=precision, **common) for m in model]
+    else:
         raise BenchError("no model given; pass --model NAME (see `bench models`) or --suite NAME")
-    specs = [
-        RunSpec(
-            model=m,
-            target=target,
-            format=fmt,
-            precision=precision,
-            resolution=resolution,
-            threads=threads,
-            input_kind=input_kind,
-            calibration_dir=str(calibration_dir) if calibration_dir else None,
-        )
-        for m in models
-    ]
     records = measure_and_store(specs, chosen, store, as_json)
     if not as_json:
-        _stdout_console().print(_records_table(records))
-
-
-def _print_suite(table, as_json):
-    if table is not None and not as_json:
-        _stdout_console().print(table)
+        reference = REFERENCE_MODEL.get(suite) if suite else None
+        _stdout_console().print(_records_table(records, relative_to=reference))
 
 
 # ---------------------------------------------------------------- export
@@ -328,6 +326,85 @@ def results(
         _print_json([r.summary() for r in found])
     elif not csv:
         _stdout_console().print(_records_table(found))
+
+
+# ---------------------------------------------------------------- regression checks
+
+
+@app.command()
+def compare(
+    baseline: Path = typer.Argument(..., help="Baseline: a store (.sqlite), a `bench results --csv` CSV or a result JSON."),
+    current: Path = typer.Argument(..., help="Current: same kinds as the baseline."),
+    threshold: float = typer.Option(0.05, help="Relative change that counts (0.05 = 5%)."),
+    alpha: float = typer.Option(0.01, help="Significance level of the Mann-Whitney U test on raw samples."),
+    markdown_out: Optional[Path] = typer.Option(None, "--markdown", help="Write a Markdown summary (PR comment)."),
+    junit_out: Optional[Path] = typer.Option(None, "--junit", help="Write a JUnit XML report."),
+    report_only: bool = typer.Option(False, help="Always exit 0 (report, do not gate)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the rows as a JSON list."),
+):
+    """Compare two sets of measurements; exit 1 when any row is slower."""
+    from bench.compare import any_slower, compare_records, junit, load_records, markdown
+
+    if threshold <= 0 or not 0 < alpha < 1:
+        raise BenchError(f"--threshold must be > 0 and --alpha in (0, 1) (got {threshold}, {alpha})")
+    rows = compare_records(load_records(baseline), load_records(current), threshold=threshold, alpha=alpha)
+    summary = markdown(rows, note=f"threshold {threshold:.0%}, alpha {alpha}, Mann-Whitney U on raw samples")
+    if markdown_out:
+        markdown_out.write_text(summary)
+    if junit_out:
+        junit_out.write_text(junit(rows))
+    if as_json:
+        _print_json([r.to_dict() for r in rows])
+    else:
+        sys.stdout.write(summary)
+    if any_slower(rows) and not report_only:
+        raise typer.Exit(1)
+
+
+@app.command()
+def ab(
+    baseline: str = typer.Option(..., "--baseline", "-a", help="Zoo model or model file."),
+    candidate: str = typer.Option(..., "--candidate", "-b", help="Zoo model or model file."),
+    target: str = typer.Option("host", "--target", "-t", help="host or host-litert."),
+    fmt: Optional[str] = typer.Option(None, "--format", "-f"),
+    precision: Optional[str] = typer.Option(None, "--precision", "-p"),
+    rounds: int = typer.Option(20, help="Alternating rounds."),
+    runs: int = typer.Option(100, help="Timed runs per model per round."),
+    warmup: int = typer.Option(50, help="Warm-up runs per model before the first round."),
+    threads: int = typer.Option(1),
+    baseline_resolution: Optional[int] = typer.Option(None, help="Resolution of the baseline (zoo models)."),
+    candidate_resolution: Optional[int] = typer.Option(None, help="Resolution of the candidate (zoo models)."),
+    threshold: float = typer.Option(0.05, help="Relative change that counts."),
+    markdown_out: Optional[Path] = typer.Option(None, "--markdown", help="Write a Markdown summary."),
+    as_json: bool = typer.Option(False, "--json"),
+):
+    """A/B: measure baseline and candidate alternately in one process; exit 1 when the candidate is slower."""
+    from bench.ab import run_ab
+    from bench.pipeline import RunSpec
+
+    a = RunSpec(model=baseline, target=target, format=fmt, precision=precision, threads=threads,
+                resolution=baseline_resolution)
+    b = RunSpec(model=candidate, target=target, format=fmt, precision=precision, threads=threads,
+                resolution=candidate_resolution)
+    notify = lambda message: _stderr_console().print(f"[dim]{message}[/dim]", highlight=False)  # noqa: E731
+    with _progress_bar(as_json) as bar:
+        task = bar.add_task("A/B rounds", total=rounds)
+        result = run_ab(a, b, rounds=rounds, runs=runs, warmup=warmup, threshold=threshold, notify=notify,
+                        progress=lambda n: bar.advance(task, n))
+    row = result.row()
+    text = (
+        f"{candidate} vs {baseline} on {result.target}: ratio {row['ratio']:.4f} "
+        f"(95% CI {row['ci_low']:.4f}-{row['ci_high']:.4f}), medians {row['candidate_median_ms']:.3f} ms vs "
+        f"{row['baseline_median_ms']:.3f} ms, {rounds} rounds x {runs} runs: {row['verdict']}"
+    )
+    if markdown_out:
+        markdown_out.write_text(f"### A/B latency\n\n{text}\n")
+    if as_json:
+        _print_json([row])
+    else:
+        sys.stdout.write(text + "\n")
+    if row["verdict"] == "slower":
+        raise typer.Exit(1)
 
 
 # ---------------------------------------------------------------- entry point

@@ -18,7 +18,7 @@ INPUT_SEED = 0
 
 
 def _input_array(shape, dtype) -> np.ndarray:
-    shape = [d if isinstance(d, int) and d > 0 else 1 for d in shape]
+    shape = [int(d) if isinstance(d, (int, np.integer)) and d > 0 else 1 for d in shape]
     return np.random.default_rng(INPUT_SEED).standard_normal(shape).astype(dtype)
 
 

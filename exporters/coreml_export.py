@@ -7,33 +7,18 @@ buffer). After saving, the spec is read back and its facts checked. Prediction c
 
 from __future__ import annotations
 
-import contextlib
-import logging
-import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
 
 from bench.errors import ArtifactError, ExportError
+from exporters.quiet import converter_output_captured
 from exporters.registry import Exporter, register_exporter
 from exporters.versions import package_versions
 
 INPUT_NAME = "input"
 OUTPUT_NAME = "output"
 MIN_SPEC_VERSION = 7  # Core ML 6 / iOS 16: float16 multiarray inputs
-log = logging.getLogger(__name__)
-
-
-@contextlib.contextmanager
-def _converter_noise_to_debug():
-    """coremltools warns about untested torch versions and prints progress bars: debug noise, not user news."""
-    with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(sys.stderr):
-        warnings.simplefilter("always")
-        logging.getLogger("coremltools").setLevel(logging.ERROR)
-        yield
-    for w in caught:
-        log.debug("coremltools: %s", w.message)
 
 
 @register_exporter
@@ -50,7 +35,7 @@ class CoremlExporter(Exporter):
     def export(self, model, request, out_path, context) -> dict:
         import torch
 
-        with _converter_noise_to_debug():
+        with converter_output_captured():
             import coremltools as ct
 
             example = torch.from_numpy(context["input"])
@@ -91,7 +76,7 @@ class CoremlExporter(Exporter):
 
 def read_spec_facts(path) -> dict:
     """Model type, spec version, input type/shape and the dtype most weight bytes are stored in."""
-    with _converter_noise_to_debug():
+    with converter_output_captured():
         try:
             import coremltools as ct
         except ImportError as exc:

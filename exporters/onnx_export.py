@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-import logging
-import sys
-import warnings
-
+from exporters.quiet import converter_output_captured
 from exporters.parity import FP32_REL_L2, agreement, require_rel_l2
 from exporters.registry import Exporter, register_exporter
 from exporters.versions import package_versions
@@ -30,10 +26,7 @@ class OnnxExporter(Exporter):
         import torch
 
         example = context["input"]
-        # The dynamo exporter prints progress on stdout; keep stdout for `--json`.
-        with contextlib.redirect_stdout(sys.stderr), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            logging.getLogger("torch.onnx").setLevel(logging.ERROR)
+        with converter_output_captured():
             program = torch.onnx.export(
                 model,
                 (torch.from_numpy(example),),

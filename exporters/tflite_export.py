@@ -11,17 +11,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import logging
-import os
-import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
 
 from bench.errors import ExportError
+from exporters.quiet import converter_output_captured
 from exporters.parity import FP32_REL_L2, INT8_MIN_COSINE, agreement, require_cosine, require_rel_l2
 from exporters.registry import Exporter, register_exporter
 from exporters.versions import package_versions
@@ -29,17 +25,6 @@ from exporters.versions import package_versions
 FP16_MIN_COSINE = 0.95
 SYNTHETIC_CALIBRATION_IMAGES = 16
 _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
-
-
-@contextlib.contextmanager
-def _quiet():
-    """Converters print progress and TF-style logs; keep stdout clean for `--json`."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    with contextlib.redirect_stdout(sys.stderr), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for name in ("litert_torch", "absl", "torch._export", "torch.export"):
-            logging.getLogger(name).setLevel(logging.ERROR)
-        yield
 
 
 def make_interpreter(path, threads: int = 1):
@@ -147,7 +132,7 @@ class TfliteExporter(Exporter):
 
         example = context["input"]
         float_path = out_path if request.precision == "fp32" else out_path.with_name("float32.tflite")
-        with _quiet():
+        with converter_output_captured():
             edge_model = litert_torch.convert(model.eval(), (torch.from_numpy(example),))
             edge_model.export(str(float_path))
         float_out = run_tflite(float_path, example)
@@ -177,7 +162,7 @@ class TfliteExporter(Exporter):
 def _quantize_fp16(float_path: Path, out_path: Path) -> None:
     from ai_edge_quantizer import algorithm_manager, qtyping, quantizer
 
-    with _quiet():
+    with converter_output_captured():
         qt = quantizer.Quantizer(str(float_path))
         qt.add_weight_only_config(
             regex=".*",
@@ -197,7 +182,7 @@ def _quantize_int8(float_path: Path, out_path: Path, images: list[np.ndarray]) -
     sig_name = next(iter(signature))
     input_name = signature[sig_name]["inputs"][0]
     samples = [{input_name: _nchw_to_model_layout(detail, image)} for image in images]
-    with _quiet():
+    with converter_output_captured():
         qt = quantizer.Quantizer(str(float_path))
         qt.load_quantization_recipe(recipe.static_wi8_ai8())
         calibration = qt.calibrate({sig_name: samples}, num_threads=1)

@@ -36,13 +36,10 @@ _TIMM_MODELS = [
     ("mobilevit_s", "mobilevit_s", 256, "mobilevit"),
 ]
 
-_CI_SUITE = {"mobileone_s0", "mobilenetv4_conv_small"}
-
 for _name, _timm_name, _res, _family in _TIMM_MODELS:
     register_model(
         _name,
         resolution=_res,
         family=_family,
         source=f"timm:{_timm_name}",
-        suites=("ci",) if _name in _CI_SUITE else (),
     )(_timm(_timm_name))

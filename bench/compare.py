@@ -1,0 +1,207 @@
+"""`bench compare`: match two sets of records and decide, per row, slower / faster / no change / not comparable."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from xml.sax.saxutils import quoteattr
+
+import numpy as np
+
+from bench.decision import NOT_COMPARABLE, SLOWER, Decision, compare_samples
+from bench.errors import InputDataError
+from bench.record import NS_PER_MS, Record
+
+MATCH_KEY = ("model", "resolution", "format", "precision", "target", "protocol")
+
+
+@dataclass
+class Row:
+    model: str
+    resolution: int
+    format: str
+    precision: str
+    target: str
+    protocol: str
+    baseline_ms: float | None
+    current_ms: float | None
+    ratio: float | None
+    p_value: float | None
+    verdict: str
+    test: str = ""
+    reason: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["change_pct"] = None if self.ratio is None else round(100 * (self.ratio - 1), 3)
+        return d
+
+
+def load_records(source: str | Path) -> list[Record]:
+    """Records from a store (.sqlite), a CSV from `bench results --csv`, or a result JSON (object or list)."""
+    path = Path(source)
+    if not path.exists():
+        raise InputDataError(f"{path} does not exist; give a store (.sqlite), a CSV or a result JSON")
+    with open(path, "rb") as f:
+        head = f.read(16)
+    if head.startswith(b"SQLite format 3"):
+        from bench.store import open_existing
+
+        with open_existing(path) as store:
+            return store.records()
+    text = path.read_text(errors="replace")
+    stripped = text.lstrip()
+    if stripped.startswith(("{", "[")):
+        return _records_from_json(path, stripped)
+    return _records_from_csv(path)
+
+
+def _records_from_json(path: Path, text: str) -> list[Record]:
+    try:
+        if text.startswith("["):
+            items = json.loads(text)
+        else:  # one object, or JSON lines as `bench run --json` prints for several models
+            items = [json.loads(line) for line in text.splitlines() if line.strip()]
+    except json.JSONDecodeError as exc:
+        raise InputDataError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    records = []
+    for i, item in enumerate(items):
+        missing = [k for k in (*MATCH_KEY, "latency_ms") if k not in item]
+        if missing:
+            raise InputDataError(f"{path}: record {i} lacks {', '.join(missing)}")
+        records.append(Record.from_dict({**_defaults(), **item}))
+    return records
+
+
+def _defaults() -> dict:
+    return {"runtime": "", "runtime_version": "", "threads": 1, "warmup": 0, "runs": 0, "repeats": 1}
+
+
+def _records_from_csv(path: Path) -> list[Record]:
+    import pandas as pd
+
+    try:
+        frame = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputDataError(f"{path} is not a readable CSV ({str(exc).splitlines()[0]})") from None
+    missing = [k for k in (*MATCH_KEY, "latency_ms") if k not in frame.columns]
+    if missing:
+        raise InputDataError(
+            f"{path}: CSV lacks columns {', '.join(missing)}; expected a CSV written by `bench results --csv`"
+        )
+    records = []
+    for _, row in frame.iterrows():
+        d = {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
+        device = {k.split(".", 1)[1]: v for k, v in d.items() if k.startswith("device.")}
+        samples = []
+        if isinstance(d.get("samples_ms"), str) and d["samples_ms"]:
+            samples = [[int(round(float(x) * NS_PER_MS)) for x in d["samples_ms"].split(";")]]
+        base = {k: d[k] for k in d if "." not in k and k != "samples_ms"}
+        base["resolution"] = int(base["resolution"])
+        for key in ("parity", "artifact_facts", "options", "host", "protocol_extra", "extra"):
+            base.pop(key, None)
+        records.append(Record.from_dict({**_defaults(), **base, "device": device, "samples_ns": samples}))
+    return records
+
+
+def _key(r: Record) -> tuple:
+    return tuple(getattr(r, k) for k in MATCH_KEY)
+
+
+def _latest(records: list[Record]) -> dict[tuple, Record]:
+    by_key: dict[tuple, Record] = {}
+    for r in sorted(records, key=lambda r: r.timestamp):
+        by_key[_key(r)] = r
+    return by_key
+
+
+def _incomparable(a: Record, b: Record) -> str:
+    reasons = []
+    cpu_a, cpu_b = a.device.get("cpu") or a.device.get("model"), b.device.get("cpu") or b.device.get("model")
+    if cpu_a and cpu_b and cpu_a != cpu_b:
+        reasons.append(f"different CPU/device ({cpu_a} vs {cpu_b})")
+    if a.runtime_version and b.runtime_version and str(a.runtime_version) != str(b.runtime_version):
+        reasons.append(f"different runtime version ({a.runtime} {a.runtime_version} vs {b.runtime_version})")
+    if a.threads and b.threads and int(a.threads) != int(b.threads):
+        reasons.append(f"different threads ({a.threads} vs {b.threads})")
+    return "; ".join(reasons)
+
+
+def _pooled_ms(r: Record):
+    if not r.samples_ns:
+        return None
+    return np.concatenate([np.asarray(x, dtype=float) for x in r.samples_ns]) / NS_PER_MS
+
+
+def compare_records(baseline: list[Record], current: list[Record], *, threshold: float, alpha: float) -> list[Row]:
+    base, cur = _latest(baseline), _latest(current)
+    rows = []
+    for key in sorted(set(base) | set(cur), key=lambda k: tuple(str(x) for x in k)):
+        b, c = base.get(key), cur.get(key)
+        ident = dict(zip(MATCH_KEY, key))
+        if b is None or c is None:
+            rows.append(Row(**ident, baseline_ms=b and b.latency_ms, current_ms=c and c.latency_ms, ratio=None,
+                            p_value=None, verdict=NOT_COMPARABLE,
+                            reason="only in baseline" if c is None else "only in current"))
+            continue
+        decision: Decision = compare_samples(b.latency_ms, c.latency_ms, _pooled_ms(b), _pooled_ms(c),
+                                             threshold=threshold, alpha=alpha)
+        reason = _incomparable(b, c)
+        rows.append(Row(**ident, baseline_ms=b.latency_ms, current_ms=c.latency_ms, ratio=decision.ratio,
+                        p_value=decision.p_value, verdict=NOT_COMPARABLE if reason else decision.verdict,
+                        test=decision.test, reason=reason))
+    return rows
+
+
+def any_slower(rows: list[Row]) -> bool:
+    return any(r.verdict == SLOWER for r in rows)
+
+
+_ICON = {"slower": ":red_circle: slower", "faster": ":green_circle: faster", "no change": "no change",
+         "not comparable": ":grey_question: not comparable"}
+
+
+def markdown(rows: list[Row], title: str = "Latency comparison", note: str = "") -> str:
+    lines = [f"### {title}", ""]
+    if note:
+        lines += [note, ""]
+    lines += ["| model | res | target | format | protocol | baseline ms | current ms | change | p | verdict |",
+              "|---|---:|---|---|---|---:|---:|---:|---:|---|"]
+    for r in rows:
+        change = "-" if r.ratio is None else f"{100 * (r.ratio - 1):+.1f}%"
+        p = "-" if r.p_value is None or np.isnan(r.p_value) else f"{r.p_value:.2g}"
+        verdict = _ICON.get(r.verdict, r.verdict) + (f" ({r.reason})" if r.reason else "")
+        lines.append(
+            f"| {r.model} | {r.resolution} | {r.target} | {r.format}/{r.precision} | {r.protocol} | "
+            f"{_fmt(r.baseline_ms)} | {_fmt(r.current_ms)} | {change} | {p} | {verdict} |"
+        )
+    slower = sum(r.verdict == SLOWER for r in rows)
+    lines += ["", f"{slower} slower, {sum(r.verdict == 'faster' for r in rows)} faster, "
+                  f"{sum(r.verdict == 'no change' for r in rows)} unchanged, "
+                  f"{sum(r.verdict == NOT_COMPARABLE for r in rows)} not comparable."]
+    return "\n".join(lines) + "\n"
+
+
+def _fmt(v) -> str:
+    return "-" if v is None else f"{v:.3f}"
+
+
+def junit(rows: list[Row], suite: str = "bench.compare") -> str:
+    failures = sum(r.verdict == SLOWER for r in rows)
+    parts = [f'<?xml version="1.0" encoding="UTF-8"?>',
+             f'<testsuite name={quoteattr(suite)} tests="{len(rows)}" failures="{failures}">']
+    for r in rows:
+        name = f"{r.model}[{r.resolution}] {r.target} {r.format}/{r.precision} {r.protocol}"
+        parts.append(f"  <testcase classname={quoteattr(suite)} name={quoteattr(name)}>")
+        message = f"{r.verdict}: ratio {r.ratio if r.ratio is None else round(r.ratio, 4)}, p {r.p_value}"
+        if r.verdict == SLOWER:
+            parts.append(f"    <failure message={quoteattr(message)}/>")
+        elif r.verdict == NOT_COMPARABLE:
+            parts.append(f"    <skipped message={quoteattr(r.reason or NOT_COMPARABLE)}/>")
+        else:
+            parts.append(f"    <system-out>{message}</system-out>")
+        parts.append("  </testcase>")
+    parts.append("</testsuite>")
+    return "\n".join(parts) + "\n"

@@ -1,0 +1,46 @@
+"""Named suites: sets of measurements run by `bench run --suite NAME`.
+
+A suite either fixes its own cells (model, target, format, precision), like `ci`, or is a set of zoo models tagged
+with the suite's name that runs on whatever target the user gives (the ablation suites).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bench.errors import UnknownChoice
+
+
+@dataclass(frozen=True)
+class Cell:
+    model: str
+    target: str
+    format: str | None = None
+    precision: str | None = None
+
+
+# Small models on both host backends, float and integer: what a PR's CI can afford to measure side by side.
+CI_MODELS = ("mobileone_s0", "mobilenetv4_conv_small")
+CI_PLACES = (("host", "onnx", "fp32"), ("host-litert", "tflite", "fp32"), ("host-litert", "tflite", "int8"))
+
+FIXED_SUITES = {"ci": [Cell(m, t, f, p) for m in CI_MODELS for t, f, p in CI_PLACES]}
+
+# Ablation suites report latency relative to this member.
+REFERENCE_MODEL = {"mobileone-activations": "ablation_relu", "mobileone-blocks": "ablation_plain"}
+
+
+def suite_names() -> list[str]:
+    from bench.zoo.registry import list_suites
+
+    return sorted(set(FIXED_SUITES) | set(list_suites()) - {"ci"} | set(FIXED_SUITES))
+
+
+def suite_cells(name: str, target: str | None, fmt: str | None, precision: str | None) -> list[Cell]:
+    if name in FIXED_SUITES:
+        return list(FIXED_SUITES[name])
+    from bench.zoo import list_models
+
+    members = list_models(suite=name)
+    if not members:
+        raise UnknownChoice("suite", name, suite_names(), hint="bench models --suite NAME")
+    return [Cell(e.name, target or "host", fmt, precision) for e in members]
