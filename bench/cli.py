@@ -309,7 +309,7 @@ def results(
     target: Optional[List[str]] = typer.Option(None, "--target", "-t"),
     protocol: Optional[str] = typer.Option(None),
     csv: Optional[Path] = typer.Option(None, "--csv", help="Write a tidy CSV, one row per record."),
-    samples: bool = typer.Option(False, help="With --csv: add the raw samples (ms, ';'-separated) as a column."),
+    samples: bool = typer.Option(False, help="Include raw samples: a ';'-separated ms column in --csv, samples_ns in --json."),
     as_json: bool = typer.Option(False, "--json"),
 ):
     """List stored records."""
@@ -323,7 +323,7 @@ def results(
         write_csv(found, csv, with_samples=samples)
         _stderr_console().print(f"wrote {len(found)} records to {csv}")
     if as_json:
-        _print_json([r.summary() for r in found])
+        _print_json([r.to_dict() if samples else r.summary() for r in found])
     elif not csv:
         _stdout_console().print(_records_table(found))
 
