@@ -328,6 +328,148 @@ def results(
         _stdout_console().print(_records_table(found))
 
 
+# ---------------------------------------------------------------- analysis and reports
+
+
+@app.command()
+def analyze(
+    store: Optional[Path] = typer.Option(None, help="SQLite store (default: $BENCH_STORE or results/bench.sqlite)."),
+    csv: Optional[Path] = typer.Option(None, "--csv", help="A table with model, latency_ms, params, flops or macs [, target]."),
+    target: Optional[List[str]] = typer.Option(None, "--target", "-t"),
+    protocol: Optional[str] = typer.Option(None),
+    as_json: bool = typer.Option(False, "--json"),
+):
+    """Spearman (and Kendall) rank correlation of latency with FLOPs and with params, per target (Table 1a)."""
+    from bench.analysis.correlation import correlations, records_table
+
+    if csv:
+        import pandas as pd
+
+        if not csv.is_file():
+            raise BenchError(f"no CSV at {csv}")
+        try:
+            frame = pd.read_csv(csv)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            raise BenchError(f"{csv} is not a readable CSV ({str(exc).splitlines()[0]})") from None
+        if target and "target" in frame.columns:
+            frame = frame[frame["target"].isin(target)]
+    else:
+        from bench.store import default_store_path, open_existing
+
+        with open_existing(store or default_store_path()) as s:
+            frame = records_table(s.records(target=target, protocol=protocol))
+        if frame.empty:
+            raise BenchError("no stored records match; run `bench run` first or pass --csv")
+    results = correlations(frame)
+    if as_json:
+        _print_json([r.to_dict() for r in results])
+        return
+    from rich.table import Table
+
+    table = Table(title="Spearman rank correlation of latency (MobileOne Table 1a)")
+    for c in ("target", "protocol", "n", "rho FLOPs [95% CI]", "p", "rho params [95% CI]", "p ", "tau FLOPs/params"):
+        table.add_column(c)
+    for r in results:
+        table.add_row(r.target, r.protocol, str(r.n),
+                      f"{r.rho_flops:.3f} [{r.ci_flops[0]:.2f}, {r.ci_flops[1]:.2f}]", f"{r.p_flops:.2g}",
+                      f"{r.rho_params:.3f} [{r.ci_params[0]:.2f}, {r.ci_params[1]:.2f}]", f"{r.p_params:.2g}",
+                      f"{r.tau_flops:.3f} / {r.tau_params:.3f}")
+    _stdout_console().print(table)
+
+
+@app.command()
+def roofline(
+    model: List[str] = typer.Option(..., "--model", "-m", help="Zoo model or .onnx file; repeatable."),
+    ridge_points: Optional[str] = typer.Option(None, help="Comma-separated MACs/byte (default 0,20,...,500)."),
+    peak_gmacs: float = typer.Option(100.0, help="Peak MAC rate in GMAC/s."),
+    resolution: Optional[int] = typer.Option(None),
+    target: Optional[str] = typer.Option(None, help="Correlate predictions with this target's stored latencies."),
+    store: Optional[Path] = typer.Option(None),
+    plot: Optional[Path] = typer.Option(None, help="Write the sweep curves as a PNG."),
+    layers: bool = typer.Option(False, help="With --json: include the per-layer table."),
+    as_json: bool = typer.Option(False, "--json"),
+):
+    """Roofline latency per model over a ridge-point sweep (MobileNetV4, section 3)."""
+    from bench.analysis.graph import onnx_layers
+    from bench.analysis.roofline import DEFAULT_RIDGE_POINTS, layer_table, rank_agreement, sweep
+    from bench.pipeline import RunSpec, resolve_artifact, validate
+    from devices import get_target
+
+    try:
+        points = [float(x) for x in ridge_points.split(",")] if ridge_points else list(DEFAULT_RIDGE_POINTS)
+    except ValueError:
+        raise BenchError(f"--ridge-points must be comma-separated numbers (got {ridge_points!r})") from None
+    if any(p < 0 for p in points) or peak_gmacs <= 0:
+        raise BenchError("ridge points must be >= 0 and --peak-gmacs > 0")
+    host = get_target("host")
+    notify = lambda message: _stderr_console().print(f"[dim]{message}[/dim]", highlight=False)  # noqa: E731
+    curves, per_model = {}, []
+    for m in model:
+        spec = RunSpec(model=m, target="host", format="onnx", precision="fp32", resolution=resolution)
+        validate(spec)
+        artifact = resolve_artifact(spec, host, notify=notify)
+        found, facts = onnx_layers(artifact.path)
+        curve = sweep(found, points, peak_gmacs)
+        curves[artifact.model] = curve
+        entry = {"model": artifact.model, "resolution": artifact.resolution, "macs": facts["macs"],
+                 "params": facts["params"], "curve": [vars(p) for p in curve]}
+        if layers:
+            entry["layers"] = layer_table(found)
+        per_model.append(entry)
+    agreement = None
+    if target:
+        from bench.store import default_store_path, open_existing
+
+        with open_existing(store or default_store_path()) as s:
+            measured = {}
+            for r in s.records(target=get_target(target).name, model=list(curves)):
+                measured[r.model] = min(measured.get(r.model, float("inf")), r.latency_ms)
+        agreement = [{"ridge_point": p, **rank_agreement({m: c[i].latency_ms for m, c in curves.items()}, measured)}
+                     for i, p in enumerate(points)]
+    if plot:
+        from bench.report.plots import roofline_curves
+
+        roofline_curves(curves, plot)
+    if as_json:
+        _print_json({"peak_gmacs": peak_gmacs, "models": per_model, "rank_agreement": agreement})
+        return
+    from rich.table import Table
+
+    table = Table(title=f"roofline latency (ms) at peak {peak_gmacs:g} GMAC/s")
+    table.add_column("ridge point")
+    for m in curves:
+        table.add_column(m, justify="right")
+    if agreement:
+        table.add_column(f"rho vs {target}", justify="right")
+    for i, p in enumerate(points):
+        cells = [f"{curves[m][i].latency_ms:.3f}" for m in curves]
+        if agreement:
+            rho = agreement[i]["rho"]
+            cells.append("-" if rho is None else f"{rho:.3f}")
+        table.add_row(f"{p:g}", *cells)
+    _stdout_console().print(table)
+
+
+@app.command()
+def report(
+    store: Optional[Path] = typer.Option(None, help="SQLite store (default: $BENCH_STORE or results/bench.sqlite)."),
+    out: Optional[Path] = typer.Option(None, help="Directory (default results/reports/NAME)."),
+    name: str = typer.Option("latest", help="Report name."),
+    target: Optional[List[str]] = typer.Option(None, "--target", "-t"),
+    model: Optional[List[str]] = typer.Option(None, "--model", "-m"),
+    protocol: Optional[str] = typer.Option(None),
+):
+    """Write a report: tidy CSV, plots (PNG), Markdown summary and a single-file HTML page."""
+    from bench.report.summary import write_report
+    from bench.store import default_store_path, open_existing
+
+    with open_existing(store or default_store_path()) as s:
+        records = s.records(target=target, model=model, protocol=protocol)
+    written = write_report(records, out or Path("results") / "reports" / name, title=f"Latency report: {name}")
+    for key, path in written.items():
+        sys.stdout.write(f"{key}: {path}\n")
+
+
 # ---------------------------------------------------------------- regression checks
 
 
