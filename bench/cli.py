@@ -328,6 +328,46 @@ def results(
         _stdout_console().print(_records_table(found))
 
 
+@app.command()
+def sweep(
+    config: Path = typer.Argument(..., help="Sweep config (TOML); see `bench.sweep` for the format."),
+    store: Optional[Path] = typer.Option(None, help="SQLite store (default: $BENCH_STORE or results/bench.sqlite)."),
+    force: bool = typer.Option(False, help="Measure cells the store already has."),
+    report_name: Optional[str] = typer.Option(None, "--report", help="Write the report results/reports/NAME after."),
+    as_json: bool = typer.Option(False, "--json", help="Print each new record as one JSON object."),
+):
+    """Measure a grid of models x targets x formats x protocols; resumable, Ctrl-C stops after the current cell."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from bench.store import Store
+    from bench.sweep import load_plan, run_sweep
+
+    plan = load_plan(config)  # every cell validated before anything runs
+    err = _stderr_console()
+    notify = lambda message: err.print(f"[dim]{message}[/dim]", highlight=False)  # noqa: E731
+    with Store(store) as s, Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                     TimeElapsedColumn(), TimeRemainingColumn(), console=err) as bar:
+        task = bar.add_task("sweep", total=len(plan.cells))
+
+        def advance(cell, skipped):
+            bar.update(task, advance=1, description=f"{'skipped' if skipped else 'measured'} {cell.label()}")
+
+        outcome = run_sweep(plan, s, force=force, notify=notify, progress=advance,
+                            on_record=(lambda r: _print_json(r.summary())) if as_json else None)
+        records = s.records() if report_name else None
+    if not as_json:
+        _stdout_console().print(_records_table(outcome.measured))
+    print(f"{len(outcome.measured)} measured, {outcome.skipped} already in the store, {outcome.remaining} left"
+          + (" (interrupted: rerun the same command to finish)" if outcome.interrupted else ""), file=sys.stderr)
+    if report_name and records:
+        from bench.report.summary import write_report
+
+        written = write_report(records, Path("results") / "reports" / report_name, title=f"Sweep {report_name}")
+        err.print(f"report: {written['markdown'].parent}")
+    if outcome.interrupted:
+        raise typer.Exit(130)
+
+
 # ---------------------------------------------------------------- analysis and reports
 
 

@@ -80,7 +80,8 @@ def resolve_artifact(spec: RunSpec, target, *, force: bool = False, notify=None)
     return ensure_artifact(request, force=force, notify=notify)
 
 
-def build_record(artifact: Artifact, target, protocol: Protocol, measurement, threads: int) -> Record:
+def build_record(artifact: Artifact, target, protocol: Protocol, measurement, threads: int,
+                 requested_options: dict | None = None) -> Record:
     from devices.hostinfo import git_commit, host_facts
 
     record = Record(
@@ -106,6 +107,7 @@ def build_record(artifact: Artifact, target, protocol: Protocol, measurement, th
         parity=artifact.parity,
         artifact_facts=artifact.facts,
         options=measurement.options,
+        requested_options=dict(requested_options or {}),
         device=measurement.device,
         host=host_facts(),
         samples_ns=measurement.samples_ns,
@@ -125,4 +127,4 @@ def measure(spec: RunSpec, protocol: Protocol, *, progress=None, artifact: Artif
     measurement = target.measure(
         artifact, protocol, threads=spec.threads, options=dict(spec.options), progress=progress or (lambda n: None)
     )
-    return build_record(artifact, target, protocol, measurement, spec.threads)
+    return build_record(artifact, target, protocol, measurement, spec.threads, spec.options)

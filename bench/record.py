@@ -47,7 +47,8 @@ class Record:
     export_s: float | None = None
     parity: dict = field(default_factory=dict)
     artifact_facts: dict = field(default_factory=dict)  # e.g. Core ML spec facts
-    options: dict = field(default_factory=dict)  # runner flags: delegate, affinity, ...
+    options: dict = field(default_factory=dict)  # runner flags as run: delegate, affinity, ...
+    requested_options: dict = field(default_factory=dict)  # what the user asked for (part of the cell's identity)
     device: dict = field(default_factory=dict)  # facts of the machine that ran it
     host: dict = field(default_factory=dict)  # facts of the machine that drove it
     # outcome: raw per-run samples in ns per repeat, or per-repeat summaries (ms) when a tool gives no raw runs
@@ -73,22 +74,8 @@ class Record:
         return None if self.macs is None else 2 * self.macs
 
     def settings_key(self) -> str:
-        """What makes two measurements the same cell: artifact, place and method (not outcome, not time)."""
-        key = {
-            "artifact_hash": self.artifact_hash,
-            "model": self.model,
-            "resolution": self.resolution,
-            "format": self.format,
-            "precision": self.precision,
-            "target": self.target,
-            "threads": self.threads,
-            "protocol": self.protocol,
-            "warmup": self.warmup,
-            "runs": self.runs,
-            "repeats": self.repeats,
-            "options": self.options,
-        }
-        return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:32]
+        return settings_key(self.artifact_hash, self.target, self.threads, self.protocol, self.warmup, self.runs,
+                            self.repeats, self.requested_options)
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -105,6 +92,13 @@ class Record:
         d = self.to_dict()
         d.pop("samples_ns")
         return d
+
+
+def settings_key(artifact_hash, target, threads, protocol, warmup, runs, repeats, requested_options) -> str:
+    """What makes two measurements the same cell: the artifact, where and how it ran (not outcome, not time).
+    Known before measuring, so a sweep can skip cells the store already holds."""
+    key = [artifact_hash, target, int(threads), protocol, int(warmup), int(runs), int(repeats), requested_options or {}]
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:32]
 
 
 def derive_statistics(record: Record) -> Record:

@@ -10,7 +10,7 @@ from typing import Callable
 from bench.errors import UnknownChoice
 
 # Modules whose import registers entries; kept as names so `bench --help` pays nothing for them.
-_ENTRY_MODULES = ("bench.zoo.timm_models",)
+_ENTRY_MODULES = ("bench.zoo.timm_models", "bench.zoo.ablations")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,180 @@
+"""`bench sweep CONFIG.toml`: models (or suites) x targets x formats/precisions x protocols, resumable.
+
+Config (TOML):
+
+    models = ["mobileone_s0", "mobilenetv4_conv_small"]   # zoo names or model files
+    suites = ["mobileone-activations"]                     # optional: every model of these suites
+    protocols = ["mobileone"]                              # default ["mobileone"]
+    runs = 300                                             # optional overrides of the protocols' counts
+    warmup = 30
+    repeats = 1
+    threads = 1
+    pause_s = 0.0                                          # pause between measurements (thermal settling)
+
+    [[targets]]
+    name = "host"                                          # formats default to the target's default
+    [[targets]]
+    name = "host-litert"
+    formats = ["tflite/fp32", "tflite/int8"]
+
+A cell already in the store (same artifact hash, target, protocol, counts, threads, options) is skipped unless
+`force`. Every cell is validated before anything runs; a bad entry is reported with its line in the file.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.errors import BenchError, InputDataError
+from bench.pipeline import RunSpec, validate
+from bench.protocols import Protocol, get_protocol
+
+_KNOWN_KEYS = {"models", "suites", "protocols", "runs", "warmup", "repeats", "threads", "pause_s", "targets"}
+
+
+@dataclass
+class SweepCell:
+    spec: RunSpec
+    protocol: Protocol
+
+    def label(self) -> str:
+        fmt = f"{self.spec.format}/{self.spec.precision}" if self.spec.format else "default"
+        return f"{self.spec.model} on {self.spec.target} ({fmt}, {self.protocol.name})"
+
+
+@dataclass
+class SweepPlan:
+    cells: list[SweepCell]
+    pause_s: float
+
+
+def _line_of(text: str, needle: str, after: int = 0) -> int:
+    lines = text.splitlines()
+    for i in range(after, len(lines)):
+        if needle in lines[i]:
+            return i + 1
+    return 0
+
+
+def _where(path: Path, text: str, needle: str, after: int = 0) -> str:
+    line = _line_of(text, needle, after)
+    return f"{path}:{line}" if line else str(path)
+
+
+def load_plan(path: str | Path) -> SweepPlan:
+    path = Path(path)
+    if not path.is_file():
+        raise InputDataError(f"no sweep config at {path}")
+    text = path.read_text()
+    try:
+        config = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputDataError(f"{path}: not valid TOML ({exc})") from None
+    unknown = set(config) - _KNOWN_KEYS
+    if unknown:
+        key = sorted(unknown)[0]
+        raise InputDataError(f"{_where(path, text, key)}: unknown key '{key}'; known: {', '.join(sorted(_KNOWN_KEYS))}")
+
+    models = list(config.get("models", []))
+    for suite in config.get("suites", []):
+        from bench.suites import suite_cells
+
+        try:
+            models += [c.model for c in suite_cells(suite, None, None, None)]
+        except BenchError as exc:
+            raise InputDataError(f"{_where(path, text, repr(suite)[1:-1])}: {exc}") from None
+    if not models:
+        raise InputDataError(f"{path}: no models or suites to measure")
+    protocols = []
+    for name in config.get("protocols", ["mobileone"]):
+        try:
+            protocols.append(get_protocol(name).with_overrides(
+                runs=config.get("runs"), warmup=config.get("warmup"), repeats=config.get("repeats")))
+        except BenchError as exc:
+            raise InputDataError(f"{_where(path, text, name)}: {exc}") from None
+    targets = config.get("targets") or [{"name": "host"}]
+    threads = int(config.get("threads", 1))
+    cells = []
+    for t in targets:
+        if "name" not in t:
+            raise InputDataError(f"{_where(path, text, '[[targets]]')}: a [[targets]] entry has no name")
+        target_line = _line_of(text, f'"{t["name"]}"')
+        pairs = t.get("formats") or [None]
+        for pair in pairs:
+            fmt, precision = (pair.split("/", 1) + [None])[:2] if pair else (None, None)
+            for model in models:
+                spec = RunSpec(model=model, target=t["name"], format=fmt, precision=precision, threads=threads,
+                               options=dict(t.get("options", {})))
+                try:
+                    validate(spec)
+                except BenchError as exc:
+                    needle = f'"{model}"' if "model" in str(exc) else (pair or t["name"])
+                    raise InputDataError(f"{_where(path, text, needle, max(0, target_line - 1) if pair else 0)}: "
+                                         f"{exc}") from None
+                for protocol in protocols:
+                    cells.append(SweepCell(spec, protocol))
+    return SweepPlan(cells, float(config.get("pause_s", 0.0)))
+
+
+class StopAfterCurrent:
+    """First Ctrl-C: finish the measurement under way, then stop. Second Ctrl-C: stop now."""
+
+    def __init__(self):
+        self.requested = False
+        self._previous = None
+
+    def __enter__(self):
+        self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __exit__(self, *exc):
+        signal.signal(signal.SIGINT, self._previous)
+
+
+@dataclass
+class SweepOutcome:
+    measured: list
+    skipped: int
+    remaining: int
+    interrupted: bool
+
+
+def run_sweep(plan: SweepPlan, store, *, force: bool = False, notify=None, progress=None, on_record=None) -> SweepOutcome:
+    from bench.pipeline import measure, resolve_artifact
+    from bench.record import settings_key
+    from devices import get_target
+
+    measured, skipped = [], 0
+    with StopAfterCurrent() as stop:
+        for i, cell in enumerate(plan.cells):
+            if stop.requested:
+                return SweepOutcome(measured, skipped, len(plan.cells) - i, True)
+            target = get_target(cell.spec.target)
+            artifact = resolve_artifact(cell.spec, target, notify=notify)
+            p = cell.protocol
+            key = settings_key(artifact.sha256, target.name, cell.spec.threads, p.name, p.warmup, p.runs, p.repeats,
+                               cell.spec.options)
+            if not force and store.has_cell(key):
+                skipped += 1
+                if progress:
+                    progress(cell, skipped=True)
+                continue
+            if measured and plan.pause_s > 0:
+                time.sleep(plan.pause_s)
+            record = measure(cell.spec, p, artifact=artifact)
+            store.add(record)
+            measured.append(record)
+            if on_record:
+                on_record(record)
+            if progress:
+                progress(cell, skipped=False)
+    return SweepOutcome(measured, skipped, 0, False)
