@@ -121,7 +121,7 @@ def test_sweep_ctrl_c_stops_after_current_measurement(tmp_path, artifact_cache):
     "body, fragment",
     [
         ('models = ["mobileone_s0"]\n\n[[targets]]\nname = "host"\nformats = ["coreml/fp16"]\n',
-         ":6: target host cannot run coreml/fp16"),
+         ":5: target host cannot run coreml/fp16"),
         ('runs = 5\nmodels = ["mobileone_s0", "mobileone_s7"]\n', ":2: unknown model 'mobileone_s7'"),
         ('models = ["mobileone_s0"]\n\n[[targets]]\nname = "pixel99"\n', ":4: unknown target 'pixel99'"),
         ('models = ["mobileone_s0"]\nprotocol = ["mnv4"]\n', ":2: unknown key 'protocol'"),
