@@ -128,22 +128,38 @@ def measure_and_store(specs, protocol, store_path, json_mode: bool, on_record=No
     err = _stderr_console()
     for spec in specs:  # every bad name or impossible format is reported before anything runs
         validate(spec)
-    records = []
+    for spec in specs:  # then that every device is there, still before any export
+        get_target(spec.target).preflight(spec.options)
     notify = lambda message: err.print(f"[dim]{message}[/dim]", highlight=False)  # noqa: E731
-    with Store(store_path) as store:
-        for spec in specs:
-            target = get_target(spec.target)
-            artifact = resolve_artifact(spec, target, notify=notify)
-            total = protocol.runs * protocol.repeats
-            with _progress_bar(json_mode) as bar:
-                task = bar.add_task(f"{artifact.model} on {target.name}", total=total)
+    artifacts = [resolve_artifact(spec, get_target(spec.target), notify=notify) for spec in specs]
+    by_serial: dict = {}
+    for spec, artifact in zip(specs, artifacts):
+        by_serial.setdefault(spec.options.get("serial"), []).append((spec, artifact))
+    records = []
+
+    def worker(jobs, bar):
+        # One store connection per worker: each record is committed the moment it is measured.
+        with Store(store_path) as store:
+            for spec, artifact in jobs:
+                where = spec.target + (f" {spec.options['serial']}" if spec.options.get("serial") else "")
+                task = bar.add_task(f"{artifact.model} on {where}", total=protocol.runs * protocol.repeats)
                 record = measure(spec, protocol, artifact=artifact, progress=lambda n: bar.advance(task, n))
-            store.add(record)
-            records.append(record)
-            if json_mode:
-                _print_json(record.summary())
-            if on_record:
-                on_record(record)
+                store.add(record)
+                records.append(record)
+                if json_mode:
+                    _print_json(record.summary())
+                if on_record:
+                    on_record(record)
+
+    with _progress_bar(json_mode) as bar:
+        if len(by_serial) == 1:
+            worker(next(iter(by_serial.values())), bar)
+        else:  # several phones: one worker per phone, in parallel
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=len(by_serial)) as pool:
+                for future in [pool.submit(worker, jobs, bar) for jobs in by_serial.values()]:
+                    future.result()
     return records
 
 
@@ -162,6 +178,14 @@ def run(
     input_kind: str = typer.Option("tensor", "--input", help="Core ML input: tensor (float16) or image."),
     calibration_dir: Optional[Path] = typer.Option(None, help="Images to calibrate INT8 with (default: synthetic)."),
     suite: Optional[str] = typer.Option(None, help="Run every model of a named suite (see `bench models --suites`)."),
+    serial: Optional[List[str]] = typer.Option(None, "--serial", help="Android: device serial; repeat for several phones (measured in parallel)."),
+    delegate: Optional[str] = typer.Option(None, help="Android: xnnpack (default), cpu, gpu, nnapi or hexagon."),
+    accelerator: Optional[str] = typer.Option(None, help="Android NNAPI accelerator name (default per target, e.g. google-edgetpu)."),
+    benchmark_model: Optional[Path] = typer.Option(None, help="Android: the benchmark_model binary to push (or $BENCH_BENCHMARK_MODEL)."),
+    op_profile: bool = typer.Option(False, help="Android: per-operator profile (--enable_op_profiling)."),
+    cooldown_s: Optional[float] = typer.Option(None, help="Android: wait up to this long for thermal status 'none' before each invocation."),
+    pause_s: Optional[float] = typer.Option(None, help="Android: pause between invocations."),
+    udid: Optional[str] = typer.Option(None, help="iOS: device UDID (target ios)."),
     store: Optional[Path] = typer.Option(None, help="SQLite store (default: $BENCH_STORE or results/bench.sqlite)."),
     as_json: bool = typer.Option(False, "--json", help="Print each record as one JSON object on stdout."),
 ):
@@ -174,22 +198,77 @@ def run(
         raise BenchError(f"--threads must be at least 1 (got {threads})")
     if input_kind not in ("tensor", "image"):
         raise BenchError(f"unknown --input '{input_kind}'; known: image, tensor")
+    device_options = {k: v for k, v in dict(
+        delegate=delegate, accelerator=accelerator, benchmark_model=str(benchmark_model) if benchmark_model else None,
+        op_profile=op_profile or None, cooldown_s=cooldown_s, pause_s=pause_s, udid=udid).items() if v is not None}
     common = dict(resolution=resolution, threads=threads, input_kind=input_kind,
                   calibration_dir=str(calibration_dir) if calibration_dir else None)
     if suite:
         from bench.suites import REFERENCE_MODEL, suite_cells
 
         cells = suite_cells(suite, target, fmt, precision)
-        specs = [RunSpec(model=c.model, target=c.target, format=c.format, precision=c.precision, **common)
-                 for c in cells]
+        pairs = [(c.model, c.target, c.format, c.precision) for c in cells]
     elif model:
-        specs = [RunSpec(model=m, target=target, format=fmt, precision=precision, **common) for m in model]
+        pairs = [(m, target, fmt, precision) for m in model]
     else:
         raise BenchError("no model given; pass --model NAME (see `bench models`) or --suite NAME")
+    specs = [RunSpec(model=m, target=t, format=f, precision=p, options={**device_options, "serial": s}, **common)
+             for s in (serial or [None]) for m, t, f, p in pairs]
+    for spec in specs:
+        if spec.options.get("serial") is None:
+            spec.options.pop("serial")
     records = measure_and_store(specs, chosen, store, as_json)
     if not as_json:
         reference = REFERENCE_MODEL.get(suite) if suite else None
         _stdout_console().print(_records_table(records, relative_to=reference))
+
+
+@import_app.command("benchmark-model")
+def import_benchmark_model(
+    logfile: Path = typer.Argument(..., help="A benchmark_model log (stdout, adb shell or logcat)."),
+    model: str = typer.Option(..., "--model", "-m", help="Name to store the model under."),
+    target: str = typer.Option(..., "--target", "-t", help="Where it was measured (see `bench targets`)."),
+    protocol: str = typer.Option("mobileone", help="mobileone (min of the runs) or mnv4 (median of means)."),
+    precision: str = typer.Option("fp32", help="Precision of the model that was run."),
+    resolution: int = typer.Option(224),
+    store: Optional[Path] = typer.Option(None),
+    as_json: bool = typer.Option(False, "--json"),
+):
+    """Store a benchmark_model log measured elsewhere."""
+    from bench.importers import import_benchmark_log
+    from bench.store import Store
+
+    record, parsed = import_benchmark_log(logfile, model=model, target=target, protocol=protocol,
+                                          precision=precision, resolution=resolution)
+    with Store(store) as s:
+        s.add(record)
+    if as_json:
+        _print_json({**parsed.to_json(), "id": record.id, "latency_ms": record.latency_ms})
+    else:
+        _stdout_console().print(_records_table([record]))
+
+
+@import_app.command("ios-result")
+def import_ios_result(
+    result_file: Path = typer.Argument(..., help="A result JSON written by the iOS app."),
+    model: str = typer.Option(..., "--model", "-m"),
+    target: str = typer.Option(..., "--target", "-t"),
+    protocol: str = typer.Option("mobileone"),
+    resolution: int = typer.Option(224),
+    store: Optional[Path] = typer.Option(None),
+    as_json: bool = typer.Option(False, "--json"),
+):
+    """Store a result JSON copied off an iPhone by hand."""
+    from bench.importers import import_ios_result as load
+    from bench.store import Store
+
+    record = load(result_file, model=model, target=target, protocol=protocol, resolution=resolution)
+    with Store(store) as s:
+        s.add(record)
+    if as_json:
+        _print_json(record.summary())
+    else:
+        _stdout_console().print(_records_table([record]))
 
 
 # ---------------------------------------------------------------- export

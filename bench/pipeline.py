@@ -51,7 +51,9 @@ def validate(spec: RunSpec) -> None:
     from bench.zoo import get_entry
 
     get_entry(spec.model)
-    target.check(*resolve_format(spec, target))
+    fmt, precision = resolve_format(spec, target)
+    target.check(fmt, precision)
+    target.check_options(fmt, precision, spec.options)
 
 
 def resolve_artifact(spec: RunSpec, target, *, force: bool = False, notify=None) -> Artifact:

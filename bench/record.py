@@ -114,11 +114,13 @@ def derive_statistics(record: Record) -> Record:
     else:
         result = protocol.statistic_from_summaries(record.repeat_summaries)
         s = record.repeat_summaries
-        counts = [int(x["count"]) for x in s]
+        counts = [int(x.get("count") or 0) for x in s]
         record.n_samples = sum(counts)
-        record.min_ms = float(min(x["min"] for x in s))
-        record.max_ms = float(max(x["max"] for x in s))
-        record.mean_ms = float(sum(x["mean"] * c for x, c in zip(s, counts)) / max(1, sum(counts)))
+        mins, maxes = [x.get("min") for x in s], [x.get("max") for x in s]
+        record.min_ms = float(min(mins)) if None not in mins else None  # old logs give averages only
+        record.max_ms = float(max(maxes)) if None not in maxes else None
+        weights = counts if sum(counts) else [1] * len(s)
+        record.mean_ms = float(sum(x["mean"] * w for x, w in zip(s, weights)) / sum(weights))
         medians = [x.get("median") for x in s]
         record.median_ms = float(np.median(medians)) if all(m is not None for m in medians) else None
         stds = [x.get("std") for x in s]

@@ -8,7 +8,7 @@ from typing import Callable
 
 from bench.errors import UnknownChoice, UnsupportedFormat
 
-_TARGET_MODULES = ("devices.host",)
+_TARGET_MODULES = ("devices.host", "devices.android.target")
 
 
 @dataclass
@@ -47,6 +47,12 @@ class Target:
             raise UnsupportedFormat(
                 f"target {self.name} cannot run {fmt}/{precision}; it runs: {', '.join(self.pairs())}"
             )
+
+    def preflight(self, options: dict) -> None:
+        """Cheap checks that the place to run exists (a phone attached), done before any export."""
+
+    def check_options(self, fmt: str, precision: str, options: dict) -> None:
+        """Reject runner options this target cannot honour (before anything is exported)."""
 
     def measure(self, artifact, protocol, *, threads: int, options: dict, progress: ProgressFn) -> Measurement:
         raise NotImplementedError

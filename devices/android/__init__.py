@@ -1,0 +1,1 @@
+"""Android phones over adb, timed by TFLite's benchmark_model on the device."""

@@ -1,0 +1,230 @@
+"""A device-side stand-in that speaks the adb server's wire protocol on 127.0.0.1, for the real `adb` client.
+
+Point the client at it with ADB_SERVER_SOCKET=tcp:127.0.0.1:PORT. It answers the host services (version,
+devices-l, features, transport), legacy `shell:` and `sync:` (STAT/SEND/RECV), stores pushed files, emulates the
+few shell commands the Android runner sends, and replies to benchmark_model with a real recorded output. It checks
+what we send and how we read; its numbers never reach a record or a report.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shlex
+import socket
+import socketserver
+import struct
+import threading
+from dataclasses import dataclass, field
+
+ADB_VERSION = 41  # adb 1.0.41, Debian's package
+
+
+@dataclass
+class FakePhone:
+    serial: str
+    model: str = "Pixel 7"
+    soc: str = "Tensor G2"
+    android: str = "14"
+    core_max_khz: tuple = (1803000, 1803000, 1803000, 1803000, 2348000, 2348000, 2850000, 2850000)
+    benchmark_output: str = ""
+    thermal_statuses: list = field(default_factory=lambda: [0])
+    lose_after_benchmarks: int | None = None  # disappear after this many benchmark_model runs
+    files: dict = field(default_factory=dict)
+    modes: dict = field(default_factory=dict)
+    commands: list = field(default_factory=list)
+    benchmarks: list = field(default_factory=list)
+    pushes: list = field(default_factory=list)
+    state: str = "device"
+
+    def props(self) -> dict:
+        return {"ro.product.model": self.model, "ro.soc.model": self.soc, "ro.board.platform": "gs201",
+                "ro.build.version.release": self.android, "ro.build.version.sdk": "34",
+                "ro.build.fingerprint": f"google/{self.serial}/test"}
+
+    def run_shell(self, command: str) -> str:
+        self.commands.append(command)
+        body = re.sub(r";\s*echo __BENCH_RC=\$\?\s*$", "", command)
+        out, rc = self._one(body.strip())
+        return out + (f"__BENCH_RC={rc}\n" if body != command else "")
+
+    def _one(self, cmd: str) -> tuple[str, int]:
+        if cmd.startswith("getprop "):
+            return self.props().get(shlex.split(cmd)[1], "") + "\n", 0
+        if cmd.startswith("for f in /sys/devices/system/cpu/cpu*"):
+            return "".join(f"/sys/devices/system/cpu/cpu{i}/cpufreq/cpuinfo_max_freq {f}\n"
+                           for i, f in enumerate(self.core_max_khz)), 0
+        if m := re.match(r"if \[ -f (\S+) \]; then stat", cmd):
+            path = shlex.split(m.group(1))[0]
+            data = self.files.get(path)
+            if data is None:
+                return "", 0
+            return f"{len(data)}\n{hashlib.sha256(data).hexdigest()}  {path}\n", 0
+        if cmd.startswith(("mkdir -p ", "chmod ")):
+            if cmd.startswith("chmod "):
+                self.modes[shlex.split(cmd)[2]] = shlex.split(cmd)[1]
+            return "", 0
+        if cmd == "dumpsys battery":
+            return ("Current Battery Service state:\n  AC powered: false\n  USB powered: true\n  status: 2\n"
+                    "  level: 87\n  temperature: 312\n"), 0
+        if cmd == "dumpsys thermalservice":
+            status = self.thermal_statuses.pop(0) if len(self.thermal_statuses) > 1 else self.thermal_statuses[0]
+            return f"IsStatusOverride: false\nThermal Status: {status}\n", 0
+        if "benchmark_model" in cmd:
+            return self._benchmark(shlex.split(cmd))
+        return f"/system/bin/sh: {cmd.split()[0]}: not found\n", 127
+
+    def _benchmark(self, argv: list[str]) -> tuple[str, int]:
+        if argv[0] == "taskset":
+            argv = argv[2:]
+        binary, flags = argv[0], dict(a[2:].split("=", 1) for a in argv[1:] if a.startswith("--"))
+        self.benchmarks.append({"binary": binary, "flags": flags, "argv": argv})
+        if binary not in self.files or self.modes.get(binary) != "755":
+            return f"/system/bin/sh: {binary}: can't execute: Permission denied\n", 126
+        if flags.get("graph") not in self.files:
+            return f"ERROR: Model file doesn't exist: {flags.get('graph')}\n", 1
+        if self.lose_after_benchmarks is not None and len(self.benchmarks) > self.lose_after_benchmarks:
+            self.state = "gone"
+            raise ConnectionAbortedError
+        text = self.benchmark_output
+        start = text.find("STARTING!")
+        return (text[start:] if start >= 0 else text), 0
+
+
+class _Handler(socketserver.BaseRequestHandler):
+    def _read(self, n: int) -> bytes:
+        data = b""
+        while len(data) < n:
+            chunk = self.request.recv(n - len(data))
+            if not chunk:
+                raise ConnectionError
+            data += chunk
+        return data
+
+    def _request(self) -> str:
+        return self._read(int(self._read(4), 16)).decode()
+
+    def _okay(self, payload: str | None = None) -> None:
+        msg = b"OKAY"
+        if payload is not None:
+            msg += f"{len(payload.encode()):04x}".encode() + payload.encode()
+        self.request.sendall(msg)
+
+    def _fail(self, message: str) -> None:
+        self.request.sendall(b"FAIL" + f"{len(message):04x}".encode() + message.encode())
+
+    def handle(self):
+        server: StandIn = self.server.standin
+        try:
+            req = self._request()
+            server.requests.append(req)
+            phone = None
+            if req == "host:version":
+                return self._okay(f"{ADB_VERSION:04x}")
+            if req in ("host:devices", "host:devices-l"):
+                lines = "".join(
+                    f"{p.serial}\t{p.state}"
+                    + (f" product:{p.serial} model:{p.model.replace(' ', '_')} device:{p.serial} transport_id:{i + 1}"
+                       if req.endswith("-l") else "") + "\n"
+                    for i, p in enumerate(server.phones.values()) if p.state != "gone")
+                return self._okay(lines)
+            if req.endswith(":features") or req == "host:host-features":
+                return self._okay("")
+            if m := re.match(r"host-serial:([^:]+):get-state", req):
+                phone = server.live(m.group(1))
+                return self._okay(phone.state) if phone else self._fail(f"device '{m.group(1)}' not found")
+            if m := re.match(r"host:(?:transport:|tport:serial:)(.+)", req):
+                phone = server.live(m.group(1))
+                if phone is None:
+                    return self._fail(f"device '{m.group(1)}' not found")
+                self.request.sendall(b"OKAY" + (struct.pack("<Q", 1) if "tport" in req else b""))
+                service = self._request()
+                server.requests.append(service)
+                if service.startswith("shell:"):
+                    self._okay()
+                    out = phone.run_shell(service[len("shell:"):])
+                    self.request.sendall(out.encode())
+                    return
+                if service == "sync:":
+                    self._okay()
+                    return self._sync(phone)
+                return self._fail(f"unsupported service {service}")
+            return self._fail(f"unknown host service {req}")
+        except (ConnectionError, ConnectionAbortedError):
+            return
+
+    def _sync(self, phone: FakePhone) -> None:
+        while True:
+            ident, length = struct.unpack("<4sI", self._read(8))
+            if ident == b"QUIT":
+                return
+            arg = self._read(length).decode()
+            if ident == b"STAT":
+                data = phone.files.get(arg)
+                mode = 0o100755 if data is not None else 0
+                self.request.sendall(b"STAT" + struct.pack("<III", mode, len(data or b""), 0))
+            elif ident == b"SEND":
+                path = arg.rsplit(",", 1)[0]
+                chunks = []
+                while True:
+                    kind, size = struct.unpack("<4sI", self._read(8))
+                    if kind == b"DATA":
+                        chunks.append(self._read(size))
+                    elif kind == b"DONE":
+                        break
+                phone.files[path] = b"".join(chunks)
+                phone.pushes.append(path)
+                self.request.sendall(b"OKAY" + struct.pack("<I", 0))
+            elif ident == b"RECV":
+                data = phone.files.get(arg)
+                if data is None:
+                    msg = b"remote object does not exist"
+                    self.request.sendall(b"FAIL" + struct.pack("<I", len(msg)) + msg)
+                    continue
+                for i in range(0, len(data), 65536):
+                    piece = data[i:i + 65536]
+                    self.request.sendall(b"DATA" + struct.pack("<I", len(piece)) + piece)
+                self.request.sendall(b"DONE" + struct.pack("<I", 0))
+            elif ident in (b"LIST", b"LIS2"):
+                self.request.sendall(b"DONE" + b"\0" * 16)
+            else:
+                return
+
+
+class _Server(socketserver.ThreadingTCPServer):
+    allow_reuse_address = True
+    daemon_threads = True
+
+
+class StandIn:
+    """Start with `with StandIn([FakePhone(...)]) as s:`; use `s.env` for the adb client's environment."""
+
+    def __init__(self, phones):
+        self.phones = {p.serial: p for p in phones}
+        self.requests: list[str] = []
+        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server.standin = self
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    def live(self, serial: str) -> FakePhone | None:
+        phone = self.phones.get(serial)
+        return phone if phone and phone.state == "device" else None
+
+    @property
+    def env(self) -> dict:
+        return {"ADB_SERVER_SOCKET": f"tcp:127.0.0.1:{self.port}"}
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
