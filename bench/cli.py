@@ -132,6 +132,8 @@ def measure_and_store(specs, protocol, store_path, json_mode: bool, on_record=No
         get_target(spec.target).preflight(spec.options)
     notify = lambda message: err.print(f"[dim]{message}[/dim]", highlight=False)  # noqa: E731
     artifacts = [resolve_artifact(spec, get_target(spec.target), notify=notify) for spec in specs]
+    for spec, artifact in zip(specs, artifacts):
+        get_target(spec.target).ready(artifact, spec.options)
     by_serial: dict = {}
     for spec, artifact in zip(specs, artifacts):
         by_serial.setdefault(spec.options.get("serial"), []).append((spec, artifact))

@@ -8,7 +8,7 @@ from typing import Callable
 
 from bench.errors import UnknownChoice, UnsupportedFormat
 
-_TARGET_MODULES = ("devices.host", "devices.android.target")
+_TARGET_MODULES = ("devices.host", "devices.android.target", "devices.ios")
 
 
 @dataclass
@@ -50,6 +50,9 @@ class Target:
 
     def preflight(self, options: dict) -> None:
         """Cheap checks that the place to run exists (a phone attached), done before any export."""
+
+    def ready(self, artifact, options: dict) -> None:
+        """Last check once the artifact exists, before measuring (e.g. the host can drive this target at all)."""
 
     def check_options(self, fmt: str, precision: str, options: dict) -> None:
         """Reject runner options this target cannot honour (before anything is exported)."""

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Swift on Debian 12 (which packages none): a Debian 13 (trixie) chroot with the `swiftlang` package, kept between
+# runs on the same machine and re-created on a fresh one. Then `swift build` / `swift test` of ios_app/BenchCore
+# inside it, with the package bind-mounted. Everything mounted here is unmounted on exit, also on failure.
+#
+#   ios_app/scripts/swift-toolchain.sh test [OUT_DIR]   # swift test; result JSON written by the tests go to OUT_DIR
+#
+# Needs root (debootstrap, chroot, mount). Chroot location: $BENCH_SWIFT_CHROOT (default /var/cache/bench-swift-trixie).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+root=${BENCH_SWIFT_CHROOT:-/var/cache/bench-swift-trixie}
+action=${1:-test}
+out_dir=${2:-}
+
+log() { echo "swift-toolchain: $*" >&2; }
+
+ensure_chroot() {
+  if [ -x "$root/usr/bin/swift" ] && [ -f "$root/.bench-ready" ]; then
+    return
+  fi
+  if ! command -v debootstrap >/dev/null 2>&1; then
+    log "installing debootstrap"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+  fi
+  log "creating trixie chroot at $root (about 1 minute)"
+  rm -rf "$root"
+  mkdir -p "$root"
+  debootstrap --variant=minbase --include=ca-certificates trixie "$root" http://deb.debian.org/debian >/dev/null
+  mount -t proc proc "$root/proc"
+  trap 'umount "$root/proc" 2>/dev/null || true' RETURN
+  log "installing swiftlang in the chroot (about 550 MB download)"
+  chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+  chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq swiftlang >/dev/null
+  touch "$root/.bench-ready"
+}
+
+mounted=()
+cleanup() {
+  for ((i=${#mounted[@]}-1; i>=0; i--)); do umount "${mounted[$i]}" 2>/dev/null || umount -l "${mounted[$i]}" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+ensure_chroot
+mount -t proc proc "$root/proc"; mounted+=("$root/proc")
+mkdir -p "$root/src/BenchCore" "$root/out"
+mount --bind "$here/BenchCore" "$root/src/BenchCore"; mounted+=("$root/src/BenchCore")
+if [ -n "$out_dir" ]; then
+  mkdir -p "$out_dir"
+  mount --bind "$out_dir" "$root/out"; mounted+=("$root/out")
+fi
+
+case "$action" in
+  build)
+    chroot "$root" bash -c 'cd /src/BenchCore && swift build --scratch-path /tmp/benchcore-build' ;;
+  test)
+    # XCTest only: without --disable-swift-testing the run ends with "0 tests passed" from Swift Testing.
+    chroot "$root" env BENCH_RESULT_OUT=/out bash -c \
+      'cd /src/BenchCore && swift test --scratch-path /tmp/benchcore-build --disable-swift-testing' ;;
+  *) log "unknown action $action (build or test)"; exit 2 ;;
+esac
