@@ -258,3 +258,18 @@ def test_cli_keeps_finished_records_when_a_phone_is_lost(tmp_path, binary, tflit
     assert lost.returncode == 4 and "lost mid-run" in lost.stderr and "Traceback" not in lost.stderr
     listed = json.loads(run_bench("results", "--store", store, "--json").stdout)
     assert [r["target"] for r in listed] == ["host"]
+
+
+def test_several_phones_get_one_worker_each(tmp_path, binary, tflite_artifact):
+    # Both phones drop off at their first benchmark, so nothing they "measure" can reach a record; what is checked
+    # is that each phone was driven, by its own worker.
+    phones = [FakePhone("PX7A", benchmark_output=GPU_LOG, lose_after_benchmarks=0),
+              FakePhone("PX7B", benchmark_output=GPU_LOG, lose_after_benchmarks=0)]
+    store = tmp_path / "s.sqlite"
+    with StandIn(phones) as s:
+        result = run_bench("run", "--model", "mobileone_s0", "--target", "pixel7", "--precision", "fp32",
+                           "--serial", "PX7A", "--serial", "PX7B", "--runs", "50", "--benchmark-model", binary,
+                           "--store", store, env=s.env)
+    assert result.returncode == 4 and "lost mid-run" in result.stderr
+    assert all(len(p.benchmarks) >= 1 for p in phones)
+    assert all(any(c.startswith("taskset") for c in p.commands) for p in phones)
