@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from bench.errors import ArtifactError, UnsupportedFormat
+from bench.zoo.counting import COUNTING_VERSION
 
 CACHE_ENV = "BENCH_CACHE"
 DEFAULT_CACHE = Path("results") / "artifacts"
@@ -77,6 +78,7 @@ def cache_key(request, exporter) -> str:
         "exporter": exporter.format,
         "exporter_version": exporter.version,
         "tools": exporter.tool_versions(),
+        "counting": COUNTING_VERSION,
     }
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:24]
 

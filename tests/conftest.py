@@ -28,3 +28,26 @@ def run_bench(*args, env=None, timeout=900, cwd=None):
     return subprocess.run(
         [*BENCH, *map(str, args)], capture_output=True, text=True, timeout=timeout, env=full_env, cwd=cwd or REPO
     )
+
+
+def sigkill_after_records(args, store, at_least: int, timeout: float = 600) -> None:
+    """Start `bench ARGS`, SIGKILL it once `store` holds `at_least` committed records (asserting it was still
+    running then)."""
+    import signal
+    import sqlite3
+    import time
+
+    proc = subprocess.Popen([*BENCH, *map(str, args)], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        if store.exists():
+            try:
+                count = sqlite3.connect(store, timeout=5).execute("SELECT COUNT(*) FROM records").fetchone()[0]
+            except sqlite3.OperationalError:
+                count = 0
+            if count >= at_least:
+                break
+        time.sleep(0.05)
+    assert proc.poll() is None, "bench finished before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)

@@ -144,7 +144,7 @@ def test_host_litert_runs_every_tflite_precision(precision, store_path, artifact
     [
         (["--target", "host", "--format", "coreml"], "target host cannot run coreml/fp16; it runs: onnx/fp32"),
         (["--target", "host-litert", "--format", "onnx"], "target host-litert cannot run onnx/fp32; it runs: tflite/fp32, tflite/fp16, tflite/int8"),
-        (["--target", "host", "--precision", "int8"], "target host cannot run onnx/int8"),
+        (["--target", "host", "--precision", "int8"], "target host cannot run onnx/int8; it runs: onnx/fp32"),
     ],
 )
 def test_impossible_format_for_target(args, fragment, store_path):

@@ -1,17 +1,13 @@
 import json
 import multiprocessing
-import signal
 import sqlite3
-import subprocess
-import sys
-import time
 
 import pytest
 
 from bench.errors import InputDataError
 from bench.record import Record, derive_statistics
 from bench.store import Store, open_existing
-from tests.conftest import BENCH, REPO
+from tests.conftest import sigkill_after_records
 
 
 def _record(model="m", samples=((3_000_000, 2_000_000, 4_000_000),)):
@@ -64,24 +60,10 @@ def test_concurrent_writers_do_not_corrupt(store_path):
 
 def test_sigkill_mid_run_keeps_every_finished_record(store_path, artifact_cache):
     # Four measurements of a real model; kill the process once at least one is committed.
-    args = [*BENCH, "run", "--store", store_path, "--runs", "300", "--warmup", "5"]
+    args = ["run", "--store", store_path, "--runs", "300", "--warmup", "5"]
     for _ in range(4):
         args += ["--model", "mobileone_s0"]
-    proc = subprocess.Popen(list(map(str, args)), cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 600
-    committed = 0
-    while time.time() < deadline and proc.poll() is None:
-        if store_path.exists():
-            try:
-                committed = sqlite3.connect(store_path, timeout=5).execute("SELECT COUNT(*) FROM records").fetchone()[0]
-            except sqlite3.OperationalError:
-                committed = 0
-            if committed >= 1:
-                break
-        time.sleep(0.05)
-    assert proc.poll() is None, "bench run finished before it could be killed"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(30)
+    sigkill_after_records(args, store_path, at_least=1)
     db = sqlite3.connect(store_path)
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     rows = db.execute("SELECT record_json FROM records").fetchall()

@@ -11,7 +11,7 @@ import pytest
 from bench.zoo import create_model, list_models
 from bench.zoo.ablation_nets import layer_plan
 from bench.zoo.counting import count_params_macs
-from tests.conftest import BENCH, REPO, run_bench
+from tests.conftest import BENCH, REPO, run_bench, sigkill_after_records
 
 
 def test_plain_net_macs_by_hand():
@@ -73,21 +73,7 @@ def test_sweep_sigkilled_and_resumed_ends_with_one_record_per_cell(tmp_path, art
     config = tmp_path / "sweep.toml"
     config.write_text(SWEEP.format(runs=150))
     store = tmp_path / "sweep.sqlite"
-    proc = subprocess.Popen([*BENCH, "sweep", str(config), "--store", str(store)], cwd=REPO,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline, count = time.time() + 600, 0
-    while time.time() < deadline and proc.poll() is None:
-        if store.exists():
-            try:
-                count = sqlite3.connect(store, timeout=5).execute("SELECT COUNT(*) FROM records").fetchone()[0]
-            except sqlite3.OperationalError:
-                count = 0
-            if count >= 2:
-                break
-        time.sleep(0.05)
-    assert proc.poll() is None, "sweep finished before it could be killed"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(30)
+    sigkill_after_records(["sweep", config, "--store", store], store, at_least=2)
     before = sqlite3.connect(store).execute("SELECT COUNT(*) FROM records").fetchone()[0]
     assert 2 <= before < 6
     resumed = run_bench("sweep", config, "--store", store)

@@ -51,5 +51,5 @@ def test_every_zoo_model_exports_to_onnx_with_parity(name, artifact_cache):
     from bench.analysis.graph import onnx_layers
 
     _, facts = onnx_layers(artifact.path)
-    assert facts["macs"] == pytest.approx(artifact.macs, rel=0.05)
-    assert facts["params"] == pytest.approx(artifact.params, rel=0.02)
+    assert facts["macs"] == pytest.approx(artifact.macs, rel=0.001)  # attention matmuls included on both sides
+    assert facts["params"] == pytest.approx(artifact.params, rel=0.02)  # BatchNorm folding moves a few
