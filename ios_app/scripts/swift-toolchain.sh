@@ -16,7 +16,8 @@ out_dir=${2:-}
 log() { echo "swift-toolchain: $*" >&2; }
 
 ensure_chroot() {
-  if [ -x "$root/usr/bin/swift" ] && [ -f "$root/.bench-ready" ]; then
+  # /usr/bin/swift in the chroot is an absolute symlink: test the real binary, not the link.
+  if [ -x "$root/usr/libexec/swift/bin/swift" ] && [ -f "$root/.bench-ready" ]; then
     return
   fi
   if ! command -v debootstrap >/dev/null 2>&1; then
