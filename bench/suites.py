@@ -32,7 +32,7 @@ REFERENCE_MODEL = {"mobileone-activations": "ablation_relu", "mobileone-blocks":
 def suite_names() -> list[str]:
     from bench.zoo.registry import list_suites
 
-    return sorted(set(FIXED_SUITES) | set(list_suites()) - {"ci"} | set(FIXED_SUITES))
+    return sorted(set(FIXED_SUITES) | set(list_suites()))
 
 
 def suite_cells(name: str, target: str | None, fmt: str | None, precision: str | None) -> list[Cell]:
