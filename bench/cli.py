@@ -179,7 +179,7 @@ def run(
     resolution: Optional[int] = typer.Option(None, help="Input resolution (default: the model's paper resolution)."),
     input_kind: str = typer.Option("tensor", "--input", help="Core ML input: tensor (float16) or image."),
     calibration_dir: Optional[Path] = typer.Option(None, help="Images to calibrate INT8 with (default: synthetic)."),
-    suite: Optional[str] = typer.Option(None, help="Run every model of a named suite (see `bench models --suites`)."),
+    suite: Optional[str] = typer.Option(None, help="Run a named suite: ci, mobileone-activations, mobileone-blocks."),
     serial: Optional[List[str]] = typer.Option(None, "--serial", help="Android: device serial; repeat for several phones (measured in parallel)."),
     delegate: Optional[str] = typer.Option(None, help="Android: xnnpack (default), cpu, gpu, nnapi or hexagon."),
     accelerator: Optional[str] = typer.Option(None, help="Android NNAPI accelerator name (default per target, e.g. google-edgetpu)."),
