@@ -89,3 +89,31 @@ def test_ab_on_host_litert_tflite_files(artifact_cache):
                        "--rounds", "6", "--runs", "20", "--json")
     row = json.loads(result.stdout)[0]
     assert result.returncode == 1 and row["verdict"] == "slower" and row["target"] == "host-litert"
+
+
+def test_compare_and_report_work_without_torch(two_stores, tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    code = (
+        "import sys\n"
+        "HEAVY = ('torch', 'coremltools', 'ai_edge_litert', 'litert_torch', 'timm', 'onnxruntime')\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in HEAVY:\n"
+        "            raise ImportError(f'{name} is blocked: the core must work without it')\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "from bench.cli import main\n"
+        f"for argv in (['compare', {str(two_stores['base'])!r}, {str(two_stores['same'])!r}, '--report-only'],\n"
+        f"             ['report', '--store', {str(two_stores['base'])!r}, '--out', {str(tmp_path / 'r')!r}],\n"
+        f"             ['results', '--store', {str(two_stores['base'])!r}]):\n"
+        "    try:\n"
+        "        main(argv)\n"
+        "    except SystemExit as e:\n"
+        "        assert e.code == 0, (argv, e.code)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (tmp_path / "r" / "report.html").is_file()
