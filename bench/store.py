@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import time
 from pathlib import Path
 
 from bench.errors import InputDataError
@@ -45,13 +46,23 @@ class Store:
     def __init__(self, path: str | os.PathLike | None = None):
         self.path = Path(path) if path else default_store_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._db = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.DatabaseError as exc:
-            raise InputDataError(f"store {self.path} is not a usable SQLite database ({exc})") from None
+        deadline = time.monotonic() + 60.0
+        while True:
+            try:
+                self._db = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=FULL")
+                self._db.executescript(_SCHEMA)
+                return
+            except sqlite3.OperationalError as exc:
+                # Switching a new file to WAL takes an exclusive lock that the busy timeout does not wait for:
+                # two processes creating the same store at once see "locked"; the later one retries.
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise InputDataError(f"store {self.path} is not usable ({exc})") from None
+                self._db.close()
+                time.sleep(0.05)
+            except sqlite3.DatabaseError as exc:
+                raise InputDataError(f"store {self.path} is not a usable SQLite database ({exc})") from None
 
     def close(self) -> None:
         self._db.close()

@@ -72,3 +72,20 @@ def test_sigkill_mid_run_keeps_every_finished_record(store_path, artifact_cache)
         record = json.loads(payload)
         assert len(record["samples_ns"]) == 1 and len(record["samples_ns"][0]) == 300
         assert record["latency_ms"] == min(record["samples_ns"][0]) / 1e6
+
+
+def _open_and_add(path, tag):
+    with Store(path) as s:
+        s.add(_record(tag))
+
+
+def test_several_processes_creating_one_new_store_at_once(tmp_path):
+    path = tmp_path / "new.sqlite"
+    procs = [multiprocessing.Process(target=_open_and_add, args=(path, f"p{i}")) for i in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    with open_existing(path) as s:
+        assert s.count() == 4
