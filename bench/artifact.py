@@ -15,16 +15,14 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from bench.errors import ArtifactError, UnsupportedFormat
+from bench.core.errors import ArtifactError, UnsupportedFormat
+from bench.core.hashing import content_hash, size_of
 from bench.zoo.counting import COUNTING_VERSION
 
 CACHE_ENV = "BENCH_CACHE"
-DEFAULT_CACHE = Path("results") / "artifacts"
 META = "meta.json"
 PARITY_SEED = 1234
 
-# Suffix of a user-supplied file -> format.
-FORMAT_BY_SUFFIX = {".onnx": "onnx", ".tflite": "tflite", ".mlpackage": "coreml"}
 
 
 @dataclass
@@ -52,24 +50,12 @@ class Artifact:
 
 
 def cache_root() -> Path:
-    return Path(os.environ.get(CACHE_ENV) or DEFAULT_CACHE)
+    """$BENCH_CACHE, else the user's cache directory: a run from any directory finds what an earlier one exported."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    import platformdirs
 
-
-def content_hash(path: Path) -> str:
-    """sha256 of a file, or of a directory's relative paths and contents (Core ML packages are directories)."""
-    digest = hashlib.sha256()
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    for f in files:
-        if path.is_dir():
-            digest.update(str(f.relative_to(path)).encode() + b"\0")
-        with open(f, "rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
-    return digest.hexdigest()
-
-
-def size_of(path: Path) -> int:
-    return path.stat().st_size if path.is_file() else sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    return Path(platformdirs.user_cache_dir("mobile-latency-bench")) / "artifacts"
 
 
 def cache_key(request, exporter) -> str:
@@ -179,17 +165,15 @@ def artifact_from_file(path: str | os.PathLike) -> Artifact:
     p = Path(path)
     if not p.exists():
         raise ArtifactError(f"model file {p} does not exist")
-    fmt = FORMAT_BY_SUFFIX.get(p.suffix.lower())
-    if fmt is None:
-        raise UnsupportedFormat(
-            f"cannot tell the format of {p.name}; known suffixes: {', '.join(sorted(FORMAT_BY_SUFFIX))}"
-        )
-    from bench.analysis.graph import describe_artifact
+    from exporters.registry import exporter_for_suffix, known_suffixes
 
-    described = describe_artifact(p, fmt)  # raises ArtifactError on a corrupt file
+    exporter = exporter_for_suffix(p.suffix)
+    if exporter is None:
+        raise UnsupportedFormat(f"cannot tell the format of {p.name}; known suffixes: {', '.join(known_suffixes())}")
+    described = exporter.describe(p)  # raises ArtifactError on a corrupt file
     return Artifact(
         path=p.resolve(),
-        format=fmt,
+        format=exporter.format,
         precision=described["precision"],
         model=p.stem,
         resolution=described["resolution"],

@@ -31,7 +31,7 @@ _NO_ARGS = _either("NoArgsIsHelpError")
 _USAGE = _either("ClickException")
 _ABORT = _either("Abort", typer.Abort, KeyboardInterrupt)
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 app = typer.Typer(
     add_completion=False,
@@ -193,7 +193,7 @@ def run(
 ):
     """Measure models on a target and store one record per measurement."""
     from bench.pipeline import RunSpec
-    from bench.protocols import get_protocol
+    from bench.core.protocols import get_protocol
 
     chosen = get_protocol(protocol).with_overrides(warmup=warmup, runs=runs, repeats=repeats)
     if threads < 1:
@@ -345,7 +345,7 @@ def models(
     from bench.zoo.registry import list_suites
 
     if suite and suite not in list_suites():
-        from bench.errors import UnknownChoice
+        from bench.core.errors import UnknownChoice
 
         raise UnknownChoice("suite", suite, list_suites())
     entries = list_models(pattern, suite=suite)
@@ -511,7 +511,7 @@ def roofline(
     as_json: bool = typer.Option(False, "--json"),
 ):
     """Roofline latency per model over a ridge-point sweep (MobileNetV4, section 3)."""
-    from bench.analysis.graph import onnx_layers
+    from exporters.onnx_graph import onnx_layers
     from bench.analysis.roofline import DEFAULT_RIDGE_POINTS, layer_table, rank_agreement, sweep
     from bench.pipeline import RunSpec, resolve_artifact, validate
     from devices import get_target
@@ -606,7 +606,7 @@ def compare(
     as_json: bool = typer.Option(False, "--json", help="Print the rows as a JSON list."),
 ):
     """Compare two sets of measurements; exit 1 when any row is slower."""
-    from bench.compare import any_slower, compare_records, junit, load_records, markdown
+    from bench.regression.compare import any_slower, compare_records, junit, load_records, markdown
 
     if threshold <= 0 or not 0 < alpha < 1:
         raise BenchError(f"--threshold must be > 0 and --alpha in (0, 1) (got {threshold}, {alpha})")
@@ -642,7 +642,7 @@ def ab(
     as_json: bool = typer.Option(False, "--json"),
 ):
     """A/B: measure baseline and candidate alternately in one process; exit 1 when the candidate is slower."""
-    from bench.ab import run_ab
+    from bench.regression.ab import run_ab
     from bench.pipeline import RunSpec
 
     a = RunSpec(model=baseline, target=target, format=fmt, precision=precision, threads=threads,

@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench import __version__
-from bench.artifact import FORMAT_BY_SUFFIX, Artifact, artifact_from_file, ensure_artifact
-from bench.errors import ArtifactError
-from bench.protocols import Protocol
-from bench.record import Record, derive_statistics
+from bench.artifact import Artifact, artifact_from_file, ensure_artifact
+from bench.core.errors import ArtifactError
+from bench.core.protocols import Protocol
+from bench.core.record import Record, derive_statistics
 
 
 @dataclass
@@ -26,7 +26,9 @@ class RunSpec:
 
 
 def is_model_path(model: str) -> bool:
-    return Path(model).suffix.lower() in FORMAT_BY_SUFFIX or Path(model).exists()
+    from exporters.registry import exporter_for_suffix
+
+    return exporter_for_suffix(Path(model).suffix) is not None or Path(model).exists()
 
 
 def resolve_format(spec: RunSpec, target) -> tuple[str, str]:

@@ -12,8 +12,8 @@ import sqlite3
 import time
 from pathlib import Path
 
-from bench.errors import InputDataError
-from bench.record import Record
+from bench.core.errors import InputDataError
+from bench.core.record import Record
 
 STORE_ENV = "BENCH_STORE"
 DEFAULT_STORE = Path("results") / "bench.sqlite"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bench.errors import UnknownChoice
+from bench.core.errors import UnknownChoice
 
 
 @dataclass(frozen=True)

@@ -29,9 +29,9 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.errors import BenchError, InputDataError
+from bench.core.errors import BenchError, InputDataError
 from bench.pipeline import RunSpec, validate
-from bench.protocols import Protocol, get_protocol
+from bench.core.protocols import Protocol, get_protocol
 
 _KNOWN_KEYS = {"models", "suites", "protocols", "runs", "warmup", "repeats", "threads", "pause_s", "targets"}
 
@@ -150,7 +150,7 @@ class SweepOutcome:
 
 def run_sweep(plan: SweepPlan, store, *, force: bool = False, notify=None, progress=None, on_record=None) -> SweepOutcome:
     from bench.pipeline import measure, resolve_artifact
-    from bench.record import settings_key
+    from bench.core.record import settings_key
     from devices import get_target
 
     measured, skipped = [], 0

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.errors import ArtifactError
+from bench.core.errors import ArtifactError
 from devices.affinity import pinned
 from devices.hostinfo import host_facts
 from devices.registry import Measurement, Target, register_target

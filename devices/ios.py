@@ -14,8 +14,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from bench.config import setting
-from bench.errors import BenchError, DeviceError, NeedsOtherHost
+from bench.core.config import setting
+from bench.core.errors import BenchError, DeviceError, NeedsOtherHost
 from devices.registry import Measurement, Target, register_target
 
 APP_DIR = Path(__file__).resolve().parent.parent / "ios_app"

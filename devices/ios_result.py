@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 
 from bench import __version__
-from bench.errors import InputDataError
-from bench.protocols import get_protocol
-from bench.record import Record, derive_statistics
+from bench.core.errors import InputDataError
+from bench.core.protocols import get_protocol
+from bench.core.record import Record, derive_statistics
 
 SCHEMA_VERSION = 1
 REQUIRED = {

@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
-from dataclasses import dataclass, field
-from typing import Callable
+from bench.core import options as target_options
+from bench.core.errors import UnsupportedFormat
+from bench.core.measurement import Measurement, ProgressFn
+from bench.core.options import Option
+from bench.core.registry import Registry
 
-from bench.errors import UnknownChoice, UnsupportedFormat
-
-_TARGET_MODULES = ("devices.host", "devices.android.target", "devices.ios")
-
-
-@dataclass
-class Measurement:
-    """What a target hands back: raw samples (ns, per repeat) or per-repeat summaries (ms), and the facts."""
-
-    runtime: str
-    runtime_version: str
-    samples_ns: list[list[int]] = field(default_factory=list)
-    repeat_summaries: list[dict] = field(default_factory=list)
-    device: dict = field(default_factory=dict)
-    options: dict = field(default_factory=dict)
-    extra: dict = field(default_factory=dict)
-
-
-ProgressFn = Callable[[int], None]  # called with the number of runs just finished
+TARGETS: Registry["Target"] = Registry(
+    "target", modules=("devices.host", "devices.android.target", "devices.ios"), hint="bench targets"
+)
 
 
 class Target:
@@ -38,6 +24,7 @@ class Target:
     supports: dict[str, tuple[str, ...]] = {}
     default_format: str = ""
     default_precision: str = ""
+    options: tuple[Option, ...] = ()  # what `bench run` may pass this target beyond the common flags
 
     def pairs(self) -> list[str]:
         return [f"{fmt}/{p}" for fmt, precisions in self.supports.items() for p in precisions]
@@ -47,6 +34,10 @@ class Target:
             raise UnsupportedFormat(
                 f"target {self.name} cannot run {fmt}/{precision}; it runs: {', '.join(self.pairs())}"
             )
+
+    def resolve_options(self, given: dict) -> dict:
+        """The one place target options are validated: unknown ones name the options this target takes."""
+        return target_options.resolve(self.name, self.options, given)
 
     def preflight(self, options: dict) -> None:
         """Cheap checks that the place to run exists (a phone attached), done before any export."""
@@ -61,36 +52,13 @@ class Target:
         raise NotImplementedError
 
 
-_REGISTRY: dict[str, Target] = {}
-_ALIASES: dict[str, str] = {}
-_loaded = False
-
-
 def register_target(target: Target) -> Target:
-    if target.name in _REGISTRY:
-        raise ValueError(f"target {target.name!r} registered twice")
-    _REGISTRY[target.name] = target
-    for alias in target.aliases:
-        _ALIASES[alias] = target.name
-    return target
-
-
-def _load() -> None:
-    global _loaded
-    if not _loaded:
-        for module in _TARGET_MODULES:
-            importlib.import_module(module)
-        _loaded = True
+    return TARGETS.register(target.name, target, target.aliases)
 
 
 def get_target(name: str) -> Target:
-    _load()
-    resolved = _ALIASES.get(name, name)
-    if resolved not in _REGISTRY:
-        raise UnknownChoice("target", name, list(_REGISTRY), hint="bench targets")
-    return _REGISTRY[resolved]
+    return TARGETS.get(name)
 
 
 def list_targets() -> list[Target]:
-    _load()
-    return [_REGISTRY[k] for k in sorted(_REGISTRY)]
+    return TARGETS.entries()

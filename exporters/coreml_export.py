@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.errors import ArtifactError, ExportError
+from bench.core.errors import ArtifactError, ExportError
 from exporters.quiet import converter_output_captured
 from exporters.registry import Exporter, register_exporter
 from exporters.versions import package_versions
@@ -31,6 +31,10 @@ class CoremlExporter(Exporter):
 
     def tool_versions(self) -> dict:
         return package_versions("torch", "coremltools")
+
+    def describe(self, path):
+        facts = read_spec_facts(path)
+        return {"precision": facts.get("precision", "fp16"), "resolution": facts["input_shape"][-1]}
 
     def export(self, model, request, out_path, context) -> dict:
         import torch

@@ -22,6 +22,11 @@ class OnnxExporter(Exporter):
     def tool_versions(self) -> dict:
         return package_versions("torch", "onnx", "onnxscript", "onnxruntime")
 
+    def describe(self, path):
+        from exporters.onnx_graph import describe_onnx
+
+        return describe_onnx(path)
+
     def export(self, model, request, out_path, context) -> dict:
         import torch
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.errors import ExportError
+from bench.core.errors import ExportError
 
 # Tolerances, as relative L2 error ||a - b|| / ||b||. FP32 runtimes reorder sums, nothing more.
 FP32_REL_L2 = 1e-3

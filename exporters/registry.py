@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
+from pathlib import Path
 
-from bench.errors import UnknownChoice, UnsupportedFormat
+from bench.core.errors import UnsupportedFormat
+from bench.core.registry import Registry
 
-_EXPORTER_MODULES = ("exporters.onnx_export", "exporters.coreml_export", "exporters.tflite_export")
+EXPORTERS: Registry["Exporter"] = Registry(
+    "format", modules=("exporters.onnx_export", "exporters.coreml_export", "exporters.tflite_export")
+)
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,11 @@ class Exporter:
         `context` carries the fixed parity input and the torch reference output."""
         raise NotImplementedError
 
+    def describe(self, path: Path) -> dict:
+        """Facts of a file in this format, counted from its graph: params, macs, resolution, precision.
+        Raises ArtifactError when the file cannot be read."""
+        raise NotImplementedError
+
     def check(self, request: ExportRequest) -> None:
         if request.precision not in self.precisions:
             raise UnsupportedFormat(
@@ -51,32 +59,24 @@ class Exporter:
             )
 
 
-_REGISTRY: dict[str, Exporter] = {}
-_loaded = False
-
-
 def register_exporter(cls):
     instance = cls()
-    _REGISTRY[instance.format] = instance
+    EXPORTERS.register(instance.format, instance)
     return cls
 
 
-def _load() -> None:
-    global _loaded
-    if not _loaded:
-        for module in _EXPORTER_MODULES:
-            importlib.import_module(module)
-        _loaded = True
-
-
 def get_exporter(fmt: str) -> Exporter:
-    _load()
-    try:
-        return _REGISTRY[fmt]
-    except KeyError:
-        raise UnknownChoice("format", fmt, _REGISTRY) from None
+    return EXPORTERS.get(fmt)
 
 
 def list_exporters() -> list[Exporter]:
-    _load()
-    return [_REGISTRY[k] for k in sorted(_REGISTRY)]
+    return EXPORTERS.entries()
+
+
+def exporter_for_suffix(suffix: str) -> Exporter | None:
+    """The exporter whose artifacts end in `suffix` (.onnx, .tflite, .mlpackage), or None."""
+    return next((e for e in EXPORTERS.entries() if e.suffix == suffix.lower()), None)
+
+
+def known_suffixes() -> list[str]:
+    return sorted(e.suffix for e in EXPORTERS.entries())

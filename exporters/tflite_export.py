@@ -12,11 +12,13 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 from pathlib import Path
 
 import numpy as np
 
-from bench.errors import ExportError
+from bench.core.errors import ExportError
+from bench.core.hashing import content_hash
 from exporters.quiet import converter_output_captured
 from exporters.parity import FP32_REL_L2, INT8_MIN_COSINE, agreement, require_cosine, require_rel_l2
 from exporters.registry import Exporter, register_exporter
@@ -92,17 +94,20 @@ def _images_from_dir(directory: Path, model, resolution: int) -> list[np.ndarray
 
 
 def calibration_source(directory: str | None) -> str:
-    """The cache-key description of a calibration set: its files' names, sizes and times change it."""
+    """The cache-key description of a calibration set, by content: the same images give the same key in any
+    process and from any path (Python's hash() changes per process, so it cannot key a cache)."""
     if directory is None:
         return "synthetic"
     d = Path(directory)
     if not d.is_dir():
-        from bench.errors import ArtifactError
+        from bench.core.errors import ArtifactError
 
         raise ArtifactError(f"calibration dir {d} does not exist or is not a directory")
     files = sorted(p for p in d.iterdir() if p.suffix.lower() in _IMAGE_SUFFIXES)
-    fingerprint = abs(hash(tuple((p.name, p.stat().st_size, int(p.stat().st_mtime)) for p in files))) % 10**12
-    return f"dir:{d.resolve()}@{len(files)}:{fingerprint}"
+    digest = hashlib.sha256()
+    for f in files:
+        digest.update(f.name.encode() + b"\0" + content_hash(f).encode())
+    return f"images@{len(files)}:{digest.hexdigest()[:24]}"
 
 
 def fp16_rounded(model):
@@ -125,6 +130,11 @@ class TfliteExporter(Exporter):
 
     def tool_versions(self) -> dict:
         return package_versions("torch", "litert-torch", "ai-edge-quantizer", "ai-edge-litert", "litert-converter")
+
+    def describe(self, path):
+        from exporters.tflite_graph import describe_tflite
+
+        return describe_tflite(path)
 
     def export(self, model, request, out_path, context) -> dict:
         import litert_torch

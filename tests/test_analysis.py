@@ -9,9 +9,9 @@ import pytest
 from scipy.stats import kendalltau, spearmanr
 
 from bench.analysis.correlation import correlations
-from bench.analysis.graph import onnx_layers
+from exporters.onnx_graph import onnx_layers
 from bench.analysis.roofline import predict_ms, sweep
-from bench.errors import InputDataError
+from bench.core.errors import InputDataError
 from tests.conftest import REPO, run_bench
 
 TABLE = REPO / "notebooks" / "data" / "timm_cpu_i7_12700h.csv"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.errors import DeviceError, InputDataError
-from bench.protocols import get_protocol
+from bench.core.errors import DeviceError, InputDataError
+from bench.core.protocols import get_protocol
 from devices import get_target
 from devices.android.adb import Adb, DeviceLost, choose_serial, list_devices
 from devices.android.benchmark_log import parse

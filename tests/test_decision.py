@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from bench.decision import FASTER, NO_CHANGE, SLOWER, compare_samples, paired_rounds
+from bench.regression.decision import FASTER, NO_CHANGE, SLOWER, compare_samples, paired_rounds
 
 
 def _samples(rng, base, n=1000, spread=0.02):

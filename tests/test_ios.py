@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.errors import DeviceError, InputDataError
+from bench.core.errors import DeviceError, InputDataError
 from devices import get_target
 from devices.ios import (
     app_config,
@@ -22,7 +22,7 @@ from devices.ios import (
     xcodebuild_app,
 )
 from devices.ios_result import record_from_result
-from bench.protocols import get_protocol
+from bench.core.protocols import get_protocol
 from tests.conftest import REPO, run_bench
 
 COMMITTED = sorted((REPO / "tests" / "data" / "ios").glob("*.json"))

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from bench.errors import BenchError
-from bench.protocols import PROTOCOLS, describe, get_protocol, median_of_means, minimum, trimmed_rounds
+from bench.core.errors import BenchError
+from bench.core.protocols import PROTOCOLS, describe, get_protocol, median_of_means, minimum, trimmed_rounds
 
 
 def test_minimum_over_all_repeats():

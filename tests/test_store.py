@@ -4,8 +4,8 @@ import sqlite3
 
 import pytest
 
-from bench.errors import InputDataError
-from bench.record import Record, derive_statistics
+from bench.core.errors import InputDataError
+from bench.core.record import Record, derive_statistics
 from bench.store import Store, open_existing
 from tests.conftest import sigkill_after_records
 

@@ -48,7 +48,7 @@ def test_every_zoo_model_exports_to_onnx_with_parity(name, artifact_cache):
     artifact = ensure_artifact(ExportRequest(name, entry.resolution, "onnx", "fp32"))
     assert artifact.parity["rel_l2"] < 1e-3 and artifact.params > 1e6 and artifact.macs > 1e8
     # The graph counts agree with PyTorch's.
-    from bench.analysis.graph import onnx_layers
+    from exporters.onnx_graph import onnx_layers
 
     _, facts = onnx_layers(artifact.path)
     assert facts["macs"] == pytest.approx(artifact.macs, rel=0.001)  # attention matmuls included on both sides

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from bench.errors import InputDataError
+from bench.core.errors import InputDataError
 
 BOOTSTRAP_RESAMPLES = 2000
 MIN_MODELS = 3

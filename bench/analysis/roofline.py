@@ -13,7 +13,7 @@ from typing import Sequence
 
 import numpy as np
 
-from bench.analysis.graph import Layer
+from exporters.onnx_graph import Layer
 
 DEFAULT_RIDGE_POINTS = tuple(float(x) for x in np.linspace(0, 500, 26))
 DEFAULT_PEAK_GMACS = 100.0  # MACs per ns x 1e9: a mid-range phone CPU; only the curve's shape matters for ranking

@@ -7,7 +7,7 @@ import html
 from pathlib import Path
 
 from bench.analysis.correlation import correlations, records_table
-from bench.errors import InputDataError
+from bench.core.errors import InputDataError
 from bench.report import plots
 from bench.report.tables import write_csv
 

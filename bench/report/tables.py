@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.record import NS_PER_MS, Record, flat_row
+from bench.core.record import NS_PER_MS, Record, flat_row
 
 
 def records_frame(records: list[Record], with_samples: bool = False):

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import fnmatch
-import importlib
 from dataclasses import dataclass, field
 from typing import Callable
 
-from bench.errors import UnknownChoice
-
-# Modules whose import registers entries; kept as names so `bench --help` pays nothing for them.
-_ENTRY_MODULES = ("bench.zoo.timm_models", "bench.zoo.ablations")
+from bench.core.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -23,37 +19,23 @@ class ZooEntry:
     suites: tuple[str, ...] = ()
 
 
-_REGISTRY: dict[str, ZooEntry] = {}
-_loaded = False
+# Modules whose import registers entries; kept as names so `bench --help` pays nothing for them.
+MODELS: Registry[ZooEntry] = Registry("model", modules=("bench.zoo.timm_models", "bench.zoo.ablations"),
+                                      hint="bench models")
 
 
 def register_model(name: str, *, resolution: int, family: str, source: str, suites: tuple[str, ...] = ()):
     """Decorator: register a zero-argument builder returning a freshly initialised torch module."""
 
     def wrap(build):
-        if name in _REGISTRY:
-            raise ValueError(f"model {name!r} registered twice")
-        _REGISTRY[name] = ZooEntry(name, build, resolution, family, source, tuple(suites))
+        MODELS.register(name, ZooEntry(name, build, resolution, family, source, tuple(suites)))
         return build
 
     return wrap
 
 
-def _load_entries() -> None:
-    global _loaded
-    if not _loaded:
-        for module in _ENTRY_MODULES:
-            importlib.import_module(module)
-        _loaded = True
-
-
 def list_models(pattern: str = "*", suite: str | None = None) -> list[ZooEntry]:
-    _load_entries()
-    return [
-        e
-        for name, e in sorted(_REGISTRY.items())
-        if fnmatch.fnmatch(name, pattern) and (suite is None or suite in e.suites)
-    ]
+    return [e for e in MODELS.entries() if fnmatch.fnmatch(e.name, pattern) and (suite is None or suite in e.suites)]
 
 
 def list_suites() -> list[str]:
@@ -61,11 +43,7 @@ def list_suites() -> list[str]:
 
 
 def get_entry(name: str) -> ZooEntry:
-    _load_entries()
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise UnknownChoice("model", name, _REGISTRY, hint="bench models") from None
+    return MODELS.get(name)
 
 
 def create_model(name: str, resolution: int | None = None, *, seed: int = 0):

@@ -14,7 +14,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 
-from bench.errors import DeviceError
+from bench.core.errors import DeviceError
 
 RC_MARKER = "__BENCH_RC="
 DEFAULT_TIMEOUT_S = 60.0

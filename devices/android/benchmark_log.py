@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 
-from bench.errors import InputDataError
+from bench.core.errors import InputDataError
 
 _LOGCAT = re.compile(r"^\d\d-\d\d\s+\d\d:\d\d:\d\d\.\d+\s+\d+\s+\d+\s+[VDIWEF]\s+[^:]*:\s?")
 _LEVEL = re.compile(r"^(?:INFO|WARNING|ERROR|VERBOSE|DEBUG): ")

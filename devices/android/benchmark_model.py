@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shlex
 from pathlib import Path
 
-from bench.config import setting
-from bench.errors import BenchError, DeviceError
+from bench.core.config import setting
+from bench.core.hashing import content_hash
+from bench.core.errors import BenchError, DeviceError
 from devices.android.adb import Adb
 from devices.android.benchmark_log import BenchmarkLog, parse
 
@@ -70,21 +70,13 @@ def local_binary(path: str | None) -> Path:
     return p
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def push_if_changed(adb: Adb, local: Path, remote: str, executable: bool = False) -> bool:
     """Push unless the device already has a file of the same size and sha256. Returns whether it pushed."""
     size = os.path.getsize(local)
     out = adb.shell(f"if [ -f {shlex.quote(remote)} ]; then stat -c %s {shlex.quote(remote)}; "
                     f"sha256sum {shlex.quote(remote)}; fi", check=False)
     lines = out.split()
-    if len(lines) >= 2 and lines[0] == str(size) and lines[1] == _sha256(local):
+    if len(lines) >= 2 and lines[0] == str(size) and lines[1] == content_hash(local):
         return False
     adb.shell(f"mkdir -p {shlex.quote(os.path.dirname(remote))}")
     adb.push(str(local), remote)

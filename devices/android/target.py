@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import time
 
-from bench.errors import BenchError, DeviceError, UnsupportedFormat
+from bench.core.hashing import content_hash
+from bench.core.errors import BenchError, DeviceError, UnsupportedFormat
 from devices.android.adb import Adb, choose_serial, list_devices
 from devices.android.benchmark_model import (
     DEVICE_DIR,
-    _sha256,
     benchmark_args,
     benchmark_command,
     delegate_flags,
@@ -95,7 +95,7 @@ class AndroidTarget(Target):
         first = invocations[0]
         return Measurement(
             runtime=self.runtime,
-            runtime_version=f"benchmark_model sha256:{_sha256(binary)[:12]}",
+            runtime_version=f"benchmark_model sha256:{content_hash(binary)[:12]}",
             repeat_summaries=summaries,
             device={**facts, "affinity_cores": cores},
             options={"threads": threads, "delegate": delegate, "accelerator": accelerator, "taskset_mask": mask,

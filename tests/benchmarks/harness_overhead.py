@@ -14,7 +14,7 @@ import time
 import numpy as np
 
 from bench.artifact import ensure_artifact
-from bench.protocols import get_protocol
+from bench.core.protocols import get_protocol
 from bench.zoo import get_entry
 from devices.affinity import pinned
 from devices.host import OnnxRuntimeSession

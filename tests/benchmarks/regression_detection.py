@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from bench.ab import run_ab
+from bench.regression.ab import run_ab
 from bench.pipeline import RunSpec
 
 

@@ -8,9 +8,13 @@ class BenchError(Exception):
 
 
 class UnknownChoice(BenchError):
-    def __init__(self, kind: str, value: str, choices, hint: str = ""):
-        listed = ", ".join(sorted(choices))
-        msg = f"unknown {kind} '{value}'; known: {listed}"
+    def __init__(self, kind: str, value: str, choices, hint: str = "", close=()):
+        msg = f"unknown {kind} '{value}'"
+        if close:
+            msg += f"; did you mean {', '.join(close)}?"
+        listed = sorted(choices)
+        if len(listed) <= 40:
+            msg += f"; known: {', '.join(listed)}"
         if hint:
             msg += f" (see `{hint}`)"
         super().__init__(msg)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.errors import ArtifactError
+from bench.core.errors import ArtifactError
 
 
 def _interpreter(path: Path):

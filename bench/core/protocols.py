@@ -12,7 +12,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from bench.errors import BenchError, UnknownChoice
+from bench.core.errors import BenchError, UnknownChoice
 
 Repeats = Sequence[Sequence[float]]
 

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.decision import DEFAULT_THRESHOLD, Decision, paired_rounds
-from bench.errors import BenchError
+from bench.regression.decision import DEFAULT_THRESHOLD, Decision, paired_rounds
+from bench.core.errors import BenchError
 from bench.pipeline import RunSpec, resolve_artifact, validate
 
 

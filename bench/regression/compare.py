@@ -9,9 +9,9 @@ from xml.sax.saxutils import quoteattr
 
 import numpy as np
 
-from bench.decision import NOT_COMPARABLE, SLOWER, Decision, compare_samples
-from bench.errors import InputDataError
-from bench.record import NS_PER_MS, Record
+from bench.regression.decision import NOT_COMPARABLE, SLOWER, Decision, compare_samples
+from bench.core.errors import InputDataError
+from bench.core.record import NS_PER_MS, Record
 
 MATCH_KEY = ("model", "resolution", "format", "precision", "target", "protocol")
 
@@ -188,7 +188,7 @@ def _fmt(v) -> str:
     return "-" if v is None else f"{v:.3f}"
 
 
-def junit(rows: list[Row], suite: str = "bench.compare") -> str:
+def junit(rows: list[Row], suite: str = "bench.regression.compare") -> str:
     failures = sum(r.verdict == SLOWER for r in rows)
     parts = [f'<?xml version="1.0" encoding="UTF-8"?>',
              f'<testsuite name={quoteattr(suite)} tests="{len(rows)}" failures="{failures}">']

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.errors import ArtifactError
+from bench.core.errors import ArtifactError
 
 
 @dataclass
@@ -115,21 +115,10 @@ def _onnx_node_macs(node, shapes) -> int:
     return 0
 
 
-def describe_artifact(path: Path, fmt: str) -> dict:
-    """Params, MACs, input resolution and precision of a model file (raises ArtifactError if unreadable)."""
-    if fmt == "onnx":
-        _, facts = onnx_layers(path)
-        shape = facts["input_shape"]
-        if len(shape) != 4:
-            raise ArtifactError(f"{path.name}: expected one NCHW image input, found input shape {shape}")
-        return {**facts, "resolution": int(shape[-1])}
-    if fmt == "tflite":
-        from bench.analysis.tflite_graph import describe_tflite
-
-        return describe_tflite(path)
-    if fmt == "coreml":
-        from exporters.coreml_export import read_spec_facts
-
-        facts = read_spec_facts(path)
-        return {"precision": facts.get("precision", "fp16"), "resolution": facts["input_shape"][-1]}
-    raise ArtifactError(f"cannot describe format {fmt}")
+def describe_onnx(path: Path) -> dict:
+    """Params, MACs, input resolution and precision of an .onnx file (raises ArtifactError if unreadable)."""
+    _, facts = onnx_layers(path)
+    shape = facts["input_shape"]
+    if len(shape) != 4:
+        raise ArtifactError(f"{path.name}: expected one NCHW image input, found input shape {shape}")
+    return {**facts, "resolution": int(shape[-1])}

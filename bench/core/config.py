@@ -16,7 +16,7 @@ import os
 import tomllib
 from pathlib import Path
 
-from bench.errors import InputDataError
+from bench.core.errors import InputDataError
 
 
 def config_path() -> Path:

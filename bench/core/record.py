@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bench.protocols import describe, get_protocol
+from bench.core.protocols import describe, get_protocol
 
 NS_PER_MS = 1e6
 
@@ -62,6 +62,11 @@ class Record:
     stddev_ms: float | None = None
     n_samples: int = 0
     protocol_extra: dict = field(default_factory=dict)
+    # Counting targets (arm64-emu) measure an exact figure per inference instead of a time: `unit` names it
+    # ("instructions"), `counts` holds the exact per-inference integers, `count` the statistic; latency_ms stays None.
+    unit: str = "ms"
+    counts: list[int] = field(default_factory=list)
+    count: int | None = None
     extra: dict = field(default_factory=dict)  # init time, memory, thermal state, op profile, ...
     # context
     git_commit: str | None = None

@@ -1,0 +1,1 @@
+"""Regression decisions: the rule (decision), two stores compared (compare), two models alternated (ab)."""
