@@ -48,6 +48,12 @@ class Target:
     def check_options(self, fmt: str, precision: str, options: dict) -> None:
         """Reject runner options this target cannot honour (before anything is exported)."""
 
+    def plan(self, artifact, protocol, *, threads: int, options: dict) -> list[str]:
+        """`bench run --dry-run`: every external command `measure` would issue, in order, one shell line each
+        (xcodegen/xcodebuild/devicectl for iOS, adb for Android). No side effects. In-process targets say what they
+        would do in one line."""
+        return [f"# in this process: {self.runtime} runs {artifact.path} ({protocol.warmup} warm-up, {protocol.repeats} x {protocol.runs} timed runs, {threads} thread(s))"]
+
     def measure(self, artifact, protocol, *, threads: int, options: dict, progress: ProgressFn) -> Measurement:
         raise NotImplementedError
 
