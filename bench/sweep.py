@@ -16,9 +16,13 @@ Config (TOML):
     [[targets]]
     name = "host-litert"
     formats = ["tflite/fp32", "tflite/int8"]
+    [[targets]]
+    name = "pixel7"
+    options = { delegate = "gpu", serial = ["A1", "B2"] }  # the target's own options (`bench targets --options`)
 
 A cell already in the store (same artifact hash, target, protocol, counts, threads, options) is skipped unless
-`force`. Every cell is validated before anything runs; a bad entry is reported with its line in the file.
+`force`. Every cell is validated before anything runs; a bad entry is reported with its line in the file. Cells are
+measured by the same coordinator as `bench run` (preflight, export, ready, one worker per phone).
 """
 
 from __future__ import annotations
@@ -30,25 +34,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.core.errors import BenchError, InputDataError
-from bench.pipeline import RunSpec, validate
-from bench.core.protocols import Protocol, get_protocol
+from bench.core.protocols import get_protocol
+from bench.pipeline import Cell, Hooks, Outcome, RunSpec, prepare, run_cells
 
 _KNOWN_KEYS = {"models", "suites", "protocols", "runs", "warmup", "repeats", "threads", "pause_s", "targets"}
 
 
 @dataclass
-class SweepCell:
-    spec: RunSpec
-    protocol: Protocol
-
-    def label(self) -> str:
-        fmt = f"{self.spec.format}/{self.spec.precision}" if self.spec.format else "default"
-        return f"{self.spec.model} on {self.spec.target} ({fmt}, {self.protocol.name})"
-
-
-@dataclass
 class SweepPlan:
-    cells: list[SweepCell]
+    cells: list[Cell]
     pause_s: float
 
 
@@ -65,6 +59,31 @@ def _where(path: Path, text: str, needle: str, after: int = 0) -> str:
     return f"{path}:{line}" if line else str(path)
 
 
+def _models(path: Path, text: str, config: dict) -> list[str]:
+    models = list(config.get("models", []))
+    for suite in config.get("suites", []):
+        from bench.suites import suite_cells
+
+        try:
+            models += [c.model for c in suite_cells(suite, None, None, None)]
+        except BenchError as exc:
+            raise InputDataError(f"{_where(path, text, repr(suite)[1:-1])}: {exc}") from None
+    if not models:
+        raise InputDataError(f"{path}: no models or suites to measure")
+    return models
+
+
+def _protocols(path: Path, text: str, config: dict) -> list:
+    protocols = []
+    for name in config.get("protocols", ["mobileone"]):
+        try:
+            protocols.append(get_protocol(name).with_overrides(
+                runs=config.get("runs"), warmup=config.get("warmup"), repeats=config.get("repeats")))
+        except BenchError as exc:
+            raise InputDataError(f"{_where(path, text, name)}: {exc}") from None
+    return protocols
+
+
 def load_plan(path: str | Path) -> SweepPlan:
     path = Path(path)
     if not path.is_file():
@@ -79,23 +98,8 @@ def load_plan(path: str | Path) -> SweepPlan:
         key = sorted(unknown)[0]
         raise InputDataError(f"{_where(path, text, key)}: unknown key '{key}'; known: {', '.join(sorted(_KNOWN_KEYS))}")
 
-    models = list(config.get("models", []))
-    for suite in config.get("suites", []):
-        from bench.suites import suite_cells
-
-        try:
-            models += [c.model for c in suite_cells(suite, None, None, None)]
-        except BenchError as exc:
-            raise InputDataError(f"{_where(path, text, repr(suite)[1:-1])}: {exc}") from None
-    if not models:
-        raise InputDataError(f"{path}: no models or suites to measure")
-    protocols = []
-    for name in config.get("protocols", ["mobileone"]):
-        try:
-            protocols.append(get_protocol(name).with_overrides(
-                runs=config.get("runs"), warmup=config.get("warmup"), repeats=config.get("repeats")))
-        except BenchError as exc:
-            raise InputDataError(f"{_where(path, text, name)}: {exc}") from None
+    models = _models(path, text, config)
+    protocols = _protocols(path, text, config)
     targets = config.get("targets") or [{"name": "host"}]
     threads = int(config.get("threads", 1))
     cells = []
@@ -110,13 +114,12 @@ def load_plan(path: str | Path) -> SweepPlan:
                 spec = RunSpec(model=model, target=t["name"], format=fmt, precision=precision, threads=threads,
                                options=dict(t.get("options", {})))
                 try:
-                    validate(spec)
+                    jobs = prepare(spec)
                 except BenchError as exc:
                     needle = f'"{model}"' if "model" in str(exc) else (pair or t["name"])
                     raise InputDataError(f"{_where(path, text, needle, max(0, target_line - 1) if pair else 0)}: "
                                          f"{exc}") from None
-                for protocol in protocols:
-                    cells.append(SweepCell(spec, protocol))
+                cells += [Cell(job, protocol) for protocol in protocols for job in jobs]
     return SweepPlan(cells, float(config.get("pause_s", 0.0)))
 
 
@@ -140,41 +143,8 @@ class StopAfterCurrent:
         signal.signal(signal.SIGINT, self._previous)
 
 
-@dataclass
-class SweepOutcome:
-    measured: list
-    skipped: int
-    remaining: int
-    interrupted: bool
-
-
-def run_sweep(plan: SweepPlan, store, *, force: bool = False, notify=None, progress=None, on_record=None) -> SweepOutcome:
-    from bench.pipeline import measure, resolve_artifact
-    from bench.core.record import settings_key
-    from devices import get_target
-
-    measured, skipped = [], 0
+def run_sweep(plan: SweepPlan, store_path, hooks: Hooks, *, force: bool = False) -> Outcome:
+    """Measure the plan's cells through the coordinator; the first Ctrl-C stops after the measurement under way."""
     with StopAfterCurrent() as stop:
-        for i, cell in enumerate(plan.cells):
-            if stop.requested:
-                return SweepOutcome(measured, skipped, len(plan.cells) - i, True)
-            target = get_target(cell.spec.target)
-            artifact = resolve_artifact(cell.spec, target, notify=notify)
-            p = cell.protocol
-            key = settings_key(artifact.sha256, target.name, cell.spec.threads, p.name, p.warmup, p.runs, p.repeats,
-                               cell.spec.options)
-            if not force and store.has_cell(key):
-                skipped += 1
-                if progress:
-                    progress(cell, skipped=True)
-                continue
-            if measured and plan.pause_s > 0:
-                time.sleep(plan.pause_s)
-            record = measure(cell.spec, p, artifact=artifact)
-            store.add(record)
-            measured.append(record)
-            if on_record:
-                on_record(record)
-            if progress:
-                progress(cell, skipped=False)
-    return SweepOutcome(measured, skipped, 0, False)
+        hooks.stop_requested = lambda: stop.requested
+        return run_cells(plan.cells, store_path, hooks, skip_stored=not force, pause_s=plan.pause_s)

@@ -66,27 +66,37 @@ def test_compare_rejects_malformed_csv(tmp_path, two_stores):
     assert "lacks columns" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_ab_detects_larger_input_and_passes_identical(artifact_cache):
+def test_ab_detects_larger_input_and_passes_identical(artifact_cache, store_path):
     slower = run_bench("ab", "--baseline", "mobileone_s0", "--candidate", "mobileone_s0", "--candidate-resolution",
-                       "288", "--rounds", "6", "--runs", "20", "--warmup", "5", "--json")
+                       "288", "--rounds", "6", "--runs", "20", "--warmup", "5", "--store", store_path, "--json")
     assert slower.returncode == 1, slower.stderr
     row = json.loads(slower.stdout)[0]
     assert row["verdict"] == "slower" and row["ci_low"] > 1.1
     same = run_bench("ab", "--baseline", "mobileone_s0", "--candidate", "mobileone_s0", "--rounds", "6",
-                     "--runs", "20", "--warmup", "5", "--json")
+                     "--runs", "20", "--warmup", "5", "--store", store_path, "--json")
     assert same.returncode == 0, same.stderr
     assert json.loads(same.stdout)[0]["verdict"] == "no change"
+    # Both sessions stored: per side one record holding every round's raw samples, tagged with its session.
+    stored = json.loads(run_bench("results", "--store", store_path, "--json").stdout)
+    by_session = {}
+    for r in stored:
+        by_session.setdefault(r["extra"]["ab_session"], {})[r["extra"]["ab_role"]] = r
+    assert len(by_session) == 2
+    first = by_session[row["session"]]
+    assert first["candidate"]["resolution"] == 288 and first["baseline"]["resolution"] == 224
+    assert first["candidate"]["repeats"] == 6 and first["candidate"]["n_samples"] == 6 * 20
+    assert first["candidate"]["extra"]["ab_verdict"] == "slower"
 
 
 @pytest.mark.slow
-def test_ab_on_host_litert_tflite_files(artifact_cache):
+def test_ab_on_host_litert_tflite_files(artifact_cache, tmp_path):
     paths = []
     for res in (224, 288):
         out = run_bench("export", "--model", "mobilenetv4_conv_small", "--format", "tflite", "--resolution", res, "--json")
         assert out.returncode == 0, out.stderr
         paths.append(json.loads(out.stdout)["path"])
     result = run_bench("ab", "--baseline", paths[0], "--candidate", paths[1], "--target", "host-litert",
-                       "--rounds", "6", "--runs", "20", "--json")
+                       "--rounds", "6", "--runs", "20", "--store", tmp_path / "ab.sqlite", "--json")
     row = json.loads(result.stdout)[0]
     assert result.returncode == 1 and row["verdict"] == "slower" and row["target"] == "host-litert"
 

@@ -70,3 +70,17 @@ def rank_agreement(predicted: dict[str, float], measured: dict[str, float]) -> d
         return {"n": len(models), "rho": None, "p": None, "models": models}
     sp = spearmanr([predicted[m] for m in models], [measured[m] for m in models])
     return {"n": len(models), "rho": float(sp.statistic), "p": float(sp.pvalue), "models": models}
+
+
+def measured_minimum(records) -> dict[str, float]:
+    """The best stored latency of each model (the roofline is compared with what the target really gave)."""
+    measured: dict[str, float] = {}
+    for r in records:
+        if r.latency_ms is not None:
+            measured[r.model] = min(measured.get(r.model, float("inf")), r.latency_ms)
+    return measured
+
+
+def agreement_over_sweep(curves: dict, points, measured: dict[str, float]) -> list[dict]:
+    return [{"ridge_point": p, **rank_agreement({m: c[i].latency_ms for m, c in curves.items()}, measured)}
+            for i, p in enumerate(points)]

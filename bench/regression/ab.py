@@ -1,18 +1,28 @@
-"""`bench ab`: baseline and candidate measured alternately in one process, so drift and noise hit both alike."""
+"""`bench ab`: baseline and candidate measured alternately through their target, so drift and noise hit both alike.
+
+Each round measures A then B (B then A on odd rounds) with the target's own `measure`, the same path `bench run`
+takes; each side's rounds are stored as one record (rounds as repeats), tagged with the A/B session id and role.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from bench.regression.decision import DEFAULT_THRESHOLD, Decision, paired_rounds
 from bench.core.errors import BenchError
-from bench.pipeline import RunSpec, resolve_artifact, validate
+from bench.core.protocols import get_protocol
+from bench.pipeline import Cell, RunSpec, build_record, prepare
+from bench.pipeline.coordinator import Hooks, prepare_cells
+from bench.regression.decision import DEFAULT_THRESHOLD, Decision, paired_rounds
+
+AB_PROTOCOL = "mnv4"  # the stored records' statistic: median over rounds of each round's mean
 
 
 @dataclass
 class AbResult:
+    session: str
     baseline: str
     candidate: str
     target: str
@@ -21,67 +31,66 @@ class AbResult:
     decision: Decision
     baseline_median_ms: float
     candidate_median_ms: float
-    baseline_rounds_ns: list
-    candidate_rounds_ns: list
+    records: list  # [baseline record, candidate record], stored by the caller
 
     def row(self) -> dict:
         d = self.decision
         return {
-            "model": self.candidate,
-            "baseline": self.baseline,
-            "candidate": self.candidate,
-            "target": self.target,
-            "ratio": d.ratio,
-            "ci_low": d.ci_low,
-            "ci_high": d.ci_high,
-            "p_value": d.p_value,
-            "verdict": d.verdict,
-            "test": d.test,
-            "rounds": self.rounds,
-            "runs_per_round": self.runs,
-            "baseline_median_ms": self.baseline_median_ms,
-            "candidate_median_ms": self.candidate_median_ms,
+            "model": self.candidate, "baseline": self.baseline, "candidate": self.candidate, "target": self.target,
+            "ratio": d.ratio, "ci_low": d.ci_low, "ci_high": d.ci_high, "p_value": d.p_value, "verdict": d.verdict,
+            "test": d.test, "rounds": self.rounds, "runs_per_round": self.runs, "session": self.session,
+            "baseline_median_ms": self.baseline_median_ms, "candidate_median_ms": self.candidate_median_ms,
         }
 
 
-def run_ab(baseline: RunSpec, candidate: RunSpec, *, rounds: int, runs: int, warmup: int,
-           threshold: float = DEFAULT_THRESHOLD, notify=None, progress=None) -> AbResult:
-    from devices import get_target
-    from devices.affinity import pinned
-    from devices.timing import timed_runs, warm_up
+def _cells(baseline: RunSpec, candidate: RunSpec, warmup: int, runs: int) -> list[Cell]:
+    round_protocol = get_protocol(AB_PROTOCOL).with_overrides(warmup=warmup, runs=runs, repeats=1)
+    cells = []
+    for spec in (baseline, candidate):
+        jobs = prepare(spec)
+        if len(jobs) != 1:
+            raise BenchError("bench ab compares on one device at a time; give one --serial / --device")
+        cells.append(Cell(jobs[0], round_protocol))
+    return cells
 
+
+def run_ab(baseline: RunSpec, candidate: RunSpec, *, rounds: int, runs: int, warmup: int,
+           threshold: float = DEFAULT_THRESHOLD, hooks: Hooks | None = None, progress=None) -> AbResult:
     if rounds < 2 or runs < 1:
         raise BenchError(f"bench ab needs at least 2 rounds and 1 run per round (got {rounds} rounds, {runs} runs)")
-    target = get_target(baseline.target)
-    if not hasattr(target, "open_session"):
-        raise BenchError(
-            f"bench ab alternates two models in one process, which target {target.name} cannot do; "
-            "use host or host-litert (or `bench compare` on two stores)"
-        )
-    for spec in (baseline, candidate):
-        validate(spec)
-    artifacts = [resolve_artifact(spec, target, notify=notify) for spec in (baseline, candidate)]
-    samples: list[list[list[int]]] = [[], []]
-    with pinned(baseline.threads):
-        sessions = [target.open_session(a.path, baseline.threads) for a in artifacts]
-        for s in sessions:
-            warm_up(s.call, warmup)
-        for i in range(rounds):
-            order = (0, 1) if i % 2 == 0 else (1, 0)  # ABBA...: neither side always runs first
-            for side in order:
-                samples[side].append(timed_runs(sessions[side].call, runs))
-            if progress:
-                progress(1)
+    hooks = hooks or Hooks()
+    cells = _cells(baseline, candidate, warmup, runs)
+    prepare_cells(cells, hooks)
+    measurements: list[list] = [[], []]
+    for i in range(rounds):
+        for side in ((0, 1) if i % 2 == 0 else (1, 0)):  # ABBA...: neither side always runs first
+            cell = cells[side]
+            measurements[side].append(cell.job.target.measure(
+                cell.artifact, cell.protocol, threads=cell.job.spec.threads, options=dict(cell.job.options),
+                progress=lambda n: None))
+        if progress:
+            progress(1)
+    samples = [[m.samples_ns[0] for m in side] for side in measurements]
     decision = paired_rounds(samples[0], samples[1], threshold=threshold)
+    session = uuid.uuid4().hex[:12]
+    records = [_record(cell, side_measurements, rounds, session, role, decision)
+               for cell, side_measurements, role in zip(cells, measurements, ("baseline", "candidate"))]
     return AbResult(
-        baseline=f"{artifacts[0].model}@{artifacts[0].resolution}",
-        candidate=f"{artifacts[1].model}@{artifacts[1].resolution}",
-        target=target.name,
-        rounds=rounds,
-        runs=runs,
-        decision=decision,
+        session=session,
+        baseline=f"{cells[0].artifact.model}@{cells[0].artifact.resolution}",
+        candidate=f"{cells[1].artifact.model}@{cells[1].artifact.resolution}",
+        target=cells[0].job.target.name, rounds=rounds, runs=runs, decision=decision,
         baseline_median_ms=float(np.median(np.concatenate(samples[0]))) / 1e6,
         candidate_median_ms=float(np.median(np.concatenate(samples[1]))) / 1e6,
-        baseline_rounds_ns=samples[0],
-        candidate_rounds_ns=samples[1],
+        records=records,
     )
+
+
+def _record(cell: Cell, measurements: list, rounds: int, session: str, role: str, decision: Decision):
+    """One record per side: every round's raw samples kept (rounds as repeats), tagged with the A/B session."""
+    merged = replace(measurements[0], samples_ns=[m.samples_ns[0] for m in measurements])
+    merged.extra = {**merged.extra, "ab_session": session, "ab_role": role, "ab_verdict": decision.verdict,
+                    "ab_ratio": decision.ratio}
+    protocol = replace(cell.protocol, repeats=rounds)
+    job = cell.job
+    return build_record(cell.artifact, job.target, protocol, merged, job.spec.threads, job.options)

@@ -1,0 +1,59 @@
+"""`bench export`: a zoo model to a runtime's format, cached by content, checked against PyTorch."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from bench.commands import ui
+
+
+def export(
+    model: str = typer.Option(..., "--model", "-m", help="Zoo model name."),
+    fmt: str = typer.Option("onnx", "--format", "-f", help="onnx, coreml or tflite."),
+    precision: Optional[str] = typer.Option(None, "--precision", "-p", help="fp32, fp16 or int8."),
+    resolution: Optional[int] = typer.Option(None, help="Input resolution (default: the paper's)."),
+    input_kind: str = typer.Option("tensor", "--input", help="Core ML input: tensor (float16) or image."),
+    calibration_dir: Optional[Path] = typer.Option(None, help="Images to calibrate INT8 with (default: synthetic)."),
+    out: Optional[Path] = typer.Option(None, help="Also copy the artifact into this directory."),
+    force: bool = typer.Option(False, help="Export again even when the cache has it."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
+):
+    """Export a zoo model (cached by content) and check it against PyTorch."""
+    from bench.pipeline import RunSpec, prepare, resolve_artifact
+    from exporters import get_exporter
+
+    exporter = get_exporter(fmt)
+    spec = RunSpec(model=model, target=_target_for(fmt), format=fmt, precision=precision or exporter.precisions[0],
+                   resolution=resolution, input_kind=input_kind,
+                   calibration_dir=str(calibration_dir) if calibration_dir else None)
+    [job] = prepare(spec)
+    artifact = resolve_artifact(job, force=force, notify=ui.notify)
+    path = _copy_to(artifact.path, out) if out else artifact.path
+    summary = {**artifact.to_json(), "path": str(path)}
+    if as_json:
+        ui.print_json(summary)
+        return
+    ui.write_out(f"{'cached' if artifact.cached else 'exported'} {path}\n"
+                 f"  {artifact.size_bytes / 1e6:.2f} MB, export {artifact.export_s} s, sha256 {artifact.sha256[:16]}\n"
+                 f"  parity: {json.dumps(artifact.parity)}")
+
+
+def _target_for(fmt: str) -> str:
+    """Any target that runs the format: export itself does not depend on where the file will run."""
+    from devices import list_targets
+
+    return next(t.name for t in list_targets() if fmt in t.supports)
+
+
+def _copy_to(path: Path, out: Path) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    dest = out / path.name
+    if dest.exists():
+        shutil.rmtree(dest) if dest.is_dir() else dest.unlink()
+    (shutil.copytree if path.is_dir() else shutil.copy2)(path, dest)
+    return dest

@@ -1,0 +1,88 @@
+"""`bench models`, `bench targets`, `bench results`: what there is, and what is stored."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from bench.commands import ui
+
+
+def models(
+    pattern: str = typer.Argument("*", help="Glob over model names."),
+    suite: Optional[str] = typer.Option(None, help="Only models of this suite."),
+    as_json: bool = typer.Option(False, "--json"),
+):
+    """List the model zoo."""
+    from bench.zoo import list_models
+    from bench.zoo.registry import list_suites
+
+    if suite and suite not in list_suites():
+        from bench.core.errors import UnknownChoice
+
+        raise UnknownChoice("suite", suite, list_suites())
+    entries = list_models(pattern, suite=suite)
+    rows = [{"name": e.name, "resolution": e.resolution, "family": e.family, "source": e.source,
+             "suites": list(e.suites)} for e in entries]
+    if as_json:
+        ui.print_json(rows)
+        return
+    _table("models", rows)
+
+
+def targets(
+    show_options: bool = typer.Option(False, "--options", help="Also list each target's own flags for `bench run`."),
+    as_json: bool = typer.Option(False, "--json"),
+):
+    """List targets, the formats/precisions each runs, and the options each takes."""
+    from devices import list_targets
+
+    rows = [{"name": t.name, "aliases": list(t.aliases), "kind": t.kind, "runtime": t.runtime, "runs": t.pairs(),
+             "options": [o.flag for o in t.options], "description": t.description} for t in list_targets()]
+    if as_json:
+        ui.print_json(rows)
+        return
+    _table("targets", [{**r, "aliases": ", ".join(r["aliases"]), "runs": ", ".join(r["runs"]),
+                        "options": ", ".join(r["options"])} for r in rows])
+    if show_options:
+        for t in list_targets():
+            if t.options:
+                ui.write_out(f"\n{t.name}:\n" + "\n".join(f"  {o.describe()}" for o in t.options))
+
+
+def results(
+    store: Optional[Path] = typer.Option(None, help="SQLite store (default: $BENCH_STORE or results/bench.sqlite)."),
+    model: Optional[List[str]] = typer.Option(None, "--model", "-m"),
+    target: Optional[List[str]] = typer.Option(None, "--target", "-t"),
+    protocol: Optional[str] = typer.Option(None),
+    csv: Optional[Path] = typer.Option(None, "--csv", help="Write a tidy CSV, one row per record."),
+    samples: bool = typer.Option(False, help="Include raw samples: a ';'-separated ms column in --csv, samples_ns in --json."),
+    as_json: bool = typer.Option(False, "--json"),
+):
+    """List stored records."""
+    from bench.output import write
+    from bench.store import default_store_path, open_existing
+
+    with open_existing(store or default_store_path()) as s:
+        found = s.records(model=model, target=target, protocol=protocol)
+    if csv:
+        csv.parent.mkdir(parents=True, exist_ok=True)
+        csv.write_text(write("csv", found, with_samples=samples))
+        ui.stderr_console().print(f"wrote {len(found)} records to {csv}")
+    if as_json:
+        ui.write_out(write("json", found, with_samples=samples, as_list=True))
+    elif not csv:
+        ui.write_out(write("table", found))
+
+
+def _table(title: str, rows: list[dict]) -> None:
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in (rows[0] if rows else {}):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(str(v) for v in row.values()))
+    ui.stdout_console().print(table)

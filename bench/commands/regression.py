@@ -1,0 +1,87 @@
+"""`bench compare` (two sets of measurements) and `bench ab` (two models alternated): exit 1 when slower."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from bench.commands import ui
+from bench.core.errors import BenchError
+
+
+def compare(
+    baseline: Path = typer.Argument(..., help="Baseline: a store (.sqlite), a `bench results --csv` CSV or a result JSON."),
+    current: Path = typer.Argument(..., help="Current: same kinds as the baseline."),
+    threshold: float = typer.Option(0.05, help="Relative change that counts (0.05 = 5%)."),
+    alpha: float = typer.Option(0.01, help="Significance level of the Mann-Whitney U test on raw samples."),
+    markdown_out: Optional[Path] = typer.Option(None, "--markdown", help="Write a Markdown summary (PR comment)."),
+    junit_out: Optional[Path] = typer.Option(None, "--junit", help="Write a JUnit XML report."),
+    report_only: bool = typer.Option(False, help="Always exit 0 (report, do not gate)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the rows as a JSON list."),
+):
+    """Compare two sets of measurements; exit 1 when any row is slower."""
+    from bench.output import write
+    from bench.regression.compare import any_slower, compare_records, load_records
+
+    if threshold <= 0 or not 0 < alpha < 1:
+        raise BenchError(f"--threshold must be > 0 and --alpha in (0, 1) (got {threshold}, {alpha})")
+    rows = compare_records(load_records(baseline), load_records(current), threshold=threshold, alpha=alpha)
+    summary = write("markdown", rows, note=f"threshold {threshold:.0%}, alpha {alpha}, Mann-Whitney U on raw samples")
+    if markdown_out:
+        markdown_out.write_text(summary)
+    if junit_out:
+        junit_out.write_text(write("junit", rows))
+    ui.write_out(write("json", rows, as_list=True) if as_json else summary)
+    if any_slower(rows) and not report_only:
+        raise typer.Exit(1)
+
+
+def ab(
+    baseline: str = typer.Option(..., "--baseline", "-a", help="Zoo model or model file."),
+    candidate: str = typer.Option(..., "--candidate", "-b", help="Zoo model or model file."),
+    target: str = typer.Option("host", "--target", "-t", help="Any target (see `bench targets`)."),
+    fmt: Optional[str] = typer.Option(None, "--format", "-f"),
+    precision: Optional[str] = typer.Option(None, "--precision", "-p"),
+    rounds: int = typer.Option(20, help="Alternating rounds."),
+    runs: int = typer.Option(100, help="Timed runs per model per round."),
+    warmup: int = typer.Option(20, help="Warm-up runs per model in each round (each round loads the model afresh)."),
+    threads: int = typer.Option(1),
+    baseline_resolution: Optional[int] = typer.Option(None, help="Resolution of the baseline (zoo models)."),
+    candidate_resolution: Optional[int] = typer.Option(None, help="Resolution of the candidate (zoo models)."),
+    threshold: float = typer.Option(0.05, help="Relative change that counts."),
+    store: Optional[Path] = typer.Option(None, help="SQLite store for both sides' records (default: $BENCH_STORE or results/bench.sqlite)."),
+    markdown_out: Optional[Path] = typer.Option(None, "--markdown", help="Write a Markdown summary."),
+    as_json: bool = typer.Option(False, "--json"),
+):
+    """A/B: measure baseline and candidate alternately; store both; exit 1 when the candidate is slower."""
+    from bench.pipeline import RunSpec
+    from bench.regression.ab import run_ab
+    from bench.store import Store
+
+    specs = [RunSpec(model=m, target=target, format=fmt, precision=precision, threads=threads, resolution=r)
+             for m, r in ((baseline, baseline_resolution), (candidate, candidate_resolution))]
+    with ui.progress_bar() as bar:
+        task = bar.add_task("A/B rounds", total=rounds)
+        result = run_ab(*specs, rounds=rounds, runs=runs, warmup=warmup, threshold=threshold,
+                        hooks=ui.bar_hooks(bar), progress=lambda n: bar.advance(task, n))
+    with Store(store) as s:
+        for record in result.records:
+            s.add(record)
+    row = result.row()
+    text = (f"{candidate} vs {baseline} on {result.target}: ratio {row['ratio']:.4f} "
+            f"(95% CI {row['ci_low']:.4f}-{row['ci_high']:.4f}), medians {row['candidate_median_ms']:.3f} ms vs "
+            f"{row['baseline_median_ms']:.3f} ms, {rounds} rounds x {runs} runs: {row['verdict']} "
+            f"(A/B session {result.session})")
+    if markdown_out:
+        markdown_out.write_text(f"### A/B latency\n\n{text}\n")
+    ui.write_out(write_json([row]) if as_json else text)
+    if row["verdict"] == "slower":
+        raise typer.Exit(1)
+
+
+def write_json(rows) -> str:
+    from bench.output import write
+
+    return write("json", rows, as_list=True)

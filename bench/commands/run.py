@@ -1,0 +1,82 @@
+"""`bench run`: measure models (or a suite) on a target; store one record per measurement.
+
+Flags a target declares (`bench targets --options`) come after the common ones and are validated by that target.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from bench.commands import ui
+from bench.core.errors import BenchError
+
+TARGET_FLAGS_HELP = "Target options (e.g. --serial, --delegate, --compute-units) follow; `bench targets --options` lists them."
+
+
+def run(
+    ctx: typer.Context,
+    model: List[str] = typer.Option([], "--model", "-m", help="Zoo model name or model file (.onnx, .tflite, .mlpackage); repeatable."),
+    target: str = typer.Option("host", "--target", "-t", help="Where to run (see `bench targets`)."),
+    fmt: Optional[str] = typer.Option(None, "--format", "-f", help="onnx, coreml or tflite (default: the target's)."),
+    precision: Optional[str] = typer.Option(None, "--precision", "-p", help="fp32, fp16 or int8."),
+    protocol: str = typer.Option("mobileone", help="mobileone (min of 1000), mnv4 (median of 5 means), modelbench."),
+    runs: Optional[int] = typer.Option(None, help="Timed runs per repeat (protocol default otherwise)."),
+    warmup: Optional[int] = typer.Option(None, help="Warm-up runs (protocol default otherwise)."),
+    repeats: Optional[int] = typer.Option(None, help="Repeats of the timed runs (protocol default otherwise)."),
+    threads: int = typer.Option(1, help="CPU threads (1 is the mobile-like setting)."),
+    resolution: Optional[int] = typer.Option(None, help="Input resolution (default: the model's paper resolution)."),
+    input_kind: str = typer.Option("tensor", "--input", help="Core ML input: tensor (float16) or image."),
+    calibration_dir: Optional[Path] = typer.Option(None, help="Images to calibrate INT8 with (default: synthetic)."),
+    suite: Optional[str] = typer.Option(None, help="Run a named suite (see `bench models --suite`): ci, mobileone-activations, ..."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print every command the run would issue, in order; run nothing."),
+    store: Optional[Path] = typer.Option(None, help="SQLite store (default: $BENCH_STORE or results/bench.sqlite)."),
+    as_json: bool = typer.Option(False, "--json", help="Print each record as one JSON object on stdout."),
+):
+    """Measure models on a target and store one record per measurement."""
+    from bench.core.protocols import get_protocol
+    from bench.pipeline import Cell, plan_cells, prepare, run_cells
+
+    chosen = get_protocol(protocol).with_overrides(warmup=warmup, runs=runs, repeats=repeats)
+    if input_kind not in ("tensor", "image"):
+        raise BenchError(f"unknown --input '{input_kind}'; known: image, tensor")
+    specs = _specs(model, target, fmt, precision, suite, list(ctx.args), resolution=resolution, threads=threads,
+                   input_kind=input_kind, calibration_dir=str(calibration_dir) if calibration_dir else None)
+    cells = [Cell(job, chosen) for spec in specs for job in prepare(spec)]
+    if dry_run:
+        ui.write_out("\n".join(plan_cells(cells)))
+        return
+    with ui.progress_bar() as bar:
+        finished = (lambda cell, record: ui.print_json(record.summary())) if as_json else (lambda cell, record: None)
+        outcome = run_cells(cells, store, ui.bar_hooks(bar, finished=finished))
+    if not as_json:
+        from bench.output import write
+        from bench.suites import REFERENCE_MODEL
+
+        ui.write_out(write("table", outcome.measured, relative_to=REFERENCE_MODEL.get(suite)))
+
+
+def _specs(models, target, fmt, precision, suite, extra_args, **common):
+    from bench.pipeline import RunSpec
+
+    if suite:
+        from bench.suites import suite_cells
+
+        places = [(c.model, c.target, c.format, c.precision) for c in suite_cells(suite, target, fmt, precision)]
+    elif models:
+        places = [(m, target, fmt, precision) for m in models]
+    else:
+        raise BenchError("no model given; pass --model NAME (see `bench models`) or --suite NAME")
+    return [RunSpec(model=m, target=t, format=f, precision=p, options=_target_flags(t, extra_args), **common)
+            for m, t, f, p in places]
+
+
+def _target_flags(target_name: str, extra_args: list[str]) -> dict:
+    """The flags `bench run` does not define itself, parsed against what this target declares."""
+    from bench.core.options import parse_flags
+    from devices import get_target
+
+    target = get_target(target_name)
+    return parse_flags(target.name, target.options, extra_args)

@@ -1,0 +1,43 @@
+"""The artifact a job runs: the user's file, or a zoo model exported (or found in the cache)."""
+
+from __future__ import annotations
+
+from bench.artifact import Artifact, artifact_from_file, cache_entry, ensure_artifact
+from bench.pipeline.spec import Job, is_model_path
+
+
+def export_request(job: Job):
+    from bench.zoo import get_entry
+    from exporters.registry import ExportRequest
+    from exporters.tflite_export import calibration_source
+
+    spec = job.spec
+    entry = get_entry(spec.model)
+    return ExportRequest(
+        model=entry.name,
+        resolution=spec.resolution or entry.resolution,
+        format=job.format,
+        precision=job.precision,
+        input_kind=spec.input_kind,
+        calibration=calibration_source(spec.calibration_dir) if job.precision == "int8" else "none",
+    )
+
+
+def resolve_artifact(job: Job, *, force: bool = False, notify=None) -> Artifact:
+    if is_model_path(job.spec.model):
+        artifact = artifact_from_file(job.spec.model)
+        job.target.check(artifact.format, artifact.precision)
+        return artifact
+    return ensure_artifact(export_request(job), force=force, notify=notify)
+
+
+def planned_artifact(job: Job) -> Artifact:
+    """For a dry run: the artifact as it is, or where the export would put it. Exports nothing."""
+    if is_model_path(job.spec.model):
+        return resolve_artifact(job)
+    request = export_request(job)
+    found, path = cache_entry(request)
+    if found is not None:
+        return found
+    return Artifact(path=path, format=request.format, precision=request.precision, model=request.model,
+                    resolution=request.resolution, input_kind=request.input_kind)

@@ -1,0 +1,47 @@
+"""A target's Measurement plus the artifact's facts and the host's: one Record, statistics derived."""
+
+from __future__ import annotations
+
+from bench import __version__
+from bench.artifact import Artifact
+from bench.core.protocols import Protocol
+from bench.core.record import Record, derive_statistics
+
+
+def build_record(artifact: Artifact, target, protocol: Protocol, measurement, threads: int,
+                 requested_options: dict | None = None) -> Record:
+    from devices.hostinfo import git_commit, host_facts
+
+    record = Record(
+        model=artifact.model,
+        resolution=artifact.resolution,
+        format=artifact.format,
+        precision=artifact.precision,
+        target=target.name,
+        runtime=measurement.runtime,
+        runtime_version=measurement.runtime_version,
+        threads=threads,
+        protocol=protocol.name,
+        warmup=protocol.warmup,
+        runs=protocol.runs,
+        repeats=protocol.repeats,
+        params=artifact.params,
+        macs=artifact.macs,
+        input_kind=artifact.input_kind,
+        artifact_path=str(artifact.path),
+        artifact_hash=artifact.sha256,
+        artifact_bytes=artifact.size_bytes,
+        export_s=artifact.export_s,
+        parity=artifact.parity,
+        artifact_facts=artifact.facts,
+        options=measurement.options,
+        requested_options=dict(requested_options or {}),
+        device=measurement.device,
+        host=host_facts(),
+        samples_ns=measurement.samples_ns,
+        repeat_summaries=measurement.repeat_summaries,
+        extra=measurement.extra,
+        git_commit=git_commit(),
+        bench_version=__version__,
+    )
+    return derive_statistics(record)

@@ -1,0 +1,179 @@
+"""The structure holds: layers only point down, targets validate their own options, registries behave alike,
+calibrated INT8 exports hit the cache across processes, and the artifact cache is per user."""
+
+import ast
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from bench.core.errors import BenchError, UnknownChoice
+from bench.core.options import Option, parse_flags, resolve
+from bench.core.registry import Registry
+from tests.conftest import REPO, run_bench
+
+
+def _lint(config_text: str | None = None):
+    """import-linter's own CLI over the real code; an optional extra contract file to prove it can fail."""
+    args = [sys.executable, "-c", "from importlinter.cli import lint_imports_command; lint_imports_command()"]
+    if config_text:
+        path = REPO / "build" / "importlinter-probe.ini"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(config_text)
+        args += ["--config", str(path)]
+    return subprocess.run(args, capture_output=True, text=True, cwd=REPO)
+
+
+def test_layers_only_point_down():
+    result = _lint()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 kept, 0 broken" in result.stdout
+
+
+def test_the_layer_check_catches_an_upward_import():
+    # Inverted order: the foundation placed above the pipeline must break (the check is not vacuous).
+    probe = textwrap.dedent("""
+        [importlinter]
+        root_packages =
+            bench
+            devices
+            exporters
+        [importlinter:contract:inverted]
+        name = inverted
+        type = layers
+        layers =
+            bench.core
+            bench.pipeline
+    """)
+    result = _lint(probe)
+    assert result.returncode != 0 and "BROKEN" in result.stdout
+
+
+def test_foundation_imports_nothing_above_it_even_inside_functions():
+    for path in (REPO / "bench" / "core").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                top = node.module.split(".")
+                assert top[0] not in ("devices", "exporters"), (path, node.module)
+                assert top[0] != "bench" or top[1] == "core", (path, node.module)
+
+
+def test_cli_module_is_small_and_functions_are_short():
+    assert len((REPO / "bench" / "cli.py").read_text().splitlines()) < 250
+    long = []
+    for package in ("bench", "devices", "exporters"):
+        for path in (REPO / package).rglob("*.py"):
+            text = path.read_text()
+            for node in ast.walk(ast.parse(text)):
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    lines = node.end_lineno - node.lineno + 1
+                    doc = ast.get_docstring(node) or ""
+                    if lines > 50 and "long because" not in doc:
+                        long.append(f"{path.relative_to(REPO)}:{node.lineno} {node.name} ({lines} lines)")
+    assert not long, long
+
+
+DECLARED = (
+    Option("delegate", str, "xnnpack", "which delegate", choices=("xnnpack", "gpu")),
+    Option("op_profile", bool, False, "profile"),
+    Option("serial", str, None, "phone", multiple=True),
+    Option("pause_s", float, None, "pause"),
+)
+
+
+def test_options_parse_types_defaults_and_repeats():
+    given = parse_flags("phone", DECLARED, ["--delegate", "gpu", "--op-profile", "--serial", "A", "--serial=B",
+                                            "--pause-s", "1.5"])
+    assert resolve("phone", DECLARED, given) == {"delegate": "gpu", "op_profile": True, "serial": ["A", "B"],
+                                                 "pause_s": 1.5}
+    assert resolve("phone", DECLARED, {}) == {"delegate": "xnnpack", "op_profile": False}
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--delegate", "npu"], "--delegate of target phone must be one of xnnpack, gpu"),
+    (["--threads-x", "2"], "target phone takes no option --threads-x; its options: --delegate, --op-profile"),
+    (["--pause-s", "soon"], "--pause-s of target phone takes a float"),
+    (["--pause-s", "-1"], "must not be negative"),
+    (["--delegate"], "--delegate needs a value"),
+    (["gpu"], "unexpected argument 'gpu'"),
+])
+def test_bad_options_name_the_valid_ones(args, fragment):
+    with pytest.raises(BenchError) as caught:
+        resolve("phone", DECLARED, parse_flags("phone", DECLARED, args))
+    assert fragment in str(caught.value)
+
+
+def test_option_a_target_does_not_take_is_one_line(store_path):
+    result = run_bench("run", "--model", "mobileone_s0", "--target", "host", "--delegate", "gpu", "--store", store_path)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "target host takes no option --delegate" in result.stderr
+    assert not store_path.exists()
+
+
+def test_registry_aliases_duplicates_and_suggestions():
+    things = Registry("widget", hint="bench widgets")
+    things.register("mobileone_s0", 1, aliases=("m0",))
+    things.register("mobileone_s1", 2)
+    assert things.get("m0") == 1 and things.names() == ["mobileone_s0", "mobileone_s1"]
+    with pytest.raises(ValueError):
+        things.register("m0", 3)
+    with pytest.raises(UnknownChoice) as caught:
+        things.get("mobileone_s2")
+    assert "did you mean mobileone_s1, mobileone_s0" in str(caught.value) and "bench widgets" in str(caught.value)
+
+
+def test_exporters_own_their_suffixes():
+    from exporters.registry import exporter_for_suffix, known_suffixes
+
+    assert {".onnx", ".tflite", ".mlpackage"} <= set(known_suffixes())
+    assert exporter_for_suffix(".TFLITE").format == "tflite" and exporter_for_suffix(".txt") is None
+
+
+def test_calibration_key_is_by_content_and_stable_across_processes(tmp_path):
+    from exporters.tflite_export import calibration_source
+
+    images = tmp_path / "images"
+    images.mkdir()
+    from PIL import Image
+
+    for i in range(3):
+        Image.new("RGB", (8, 8), (i * 40, 10, 20)).save(images / f"{i}.png")
+    code = f"from exporters.tflite_export import calibration_source; print(calibration_source({str(images)!r}))"
+    keys = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO).stdout.strip()
+            for _ in range(2)}
+    assert len(keys) == 1 and keys == {calibration_source(str(images))}
+    moved = tmp_path / "elsewhere"
+    images.rename(moved)
+    assert calibration_source(str(moved)) in keys  # same images, other folder: same key
+    Image.new("RGB", (8, 8), (1, 2, 3)).save(moved / "0.png")
+    assert calibration_source(str(moved)) not in keys  # changed content: new key
+
+
+def test_calibrated_int8_export_hits_the_cache_in_a_new_process(tmp_path, artifact_cache):
+    from PIL import Image
+
+    images = tmp_path / "calib"
+    images.mkdir()
+    rng = __import__("numpy").random.default_rng(0)
+    for i in range(4):
+        Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype="uint8")).save(images / f"{i}.png")
+    args = ("export", "--model", "ablation_relu", "--format", "tflite", "--precision", "int8", "--resolution", "64",
+            "--calibration-dir", images, "--json")
+    first = run_bench(*args)
+    assert first.returncode == 0, first.stderr
+    second = run_bench(*args)
+    assert second.returncode == 0, second.stderr
+    import json
+
+    assert json.loads(first.stdout)["cached"] is False and json.loads(second.stdout)["cached"] is True
+
+
+def test_artifact_cache_defaults_to_the_user_cache_dir(monkeypatch, tmp_path):
+    from bench.artifact import cache_root
+
+    monkeypatch.delenv("BENCH_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache_root() == tmp_path / "xdg" / "mobile-latency-bench" / "artifacts"
+    monkeypatch.setenv("BENCH_CACHE", str(tmp_path / "mine"))
+    assert cache_root() == tmp_path / "mine"
