@@ -1,91 +1,131 @@
-"""iPhone targets, driven from a Mac: build the app, install it, copy model and config in, launch it headless, copy
-the result JSON back, and turn it into the same record as every other target (devices/ios_result.py).
+"""iPhone targets, driven from a Mac: generate and build the app, install it, copy model and config in, launch it
+headless, copy the result JSON back, and turn it into the same record as every other target (devices/ios_result.py).
 
-Every step is an argv built by one function here, so the exact commands are tested on any OS. Off macOS the
-Core ML package is still exported and the run stops with the command to use on a Mac.
+`mac_steps` is the one source of the commands: `plan` (bench run --dry-run) prints them on any OS, and `measure`
+runs exactly those, in that order, on a Mac. Off macOS the Core ML package is still exported and the run stops with
+the command to run on the Mac (`--model PATH.mlpackage` there needs neither torch nor coremltools).
 """
 
 from __future__ import annotations
 
 import json
 import platform
+import shlex
 import shutil
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench.core.config import setting
 from bench.core.errors import BenchError, DeviceError, NeedsOtherHost
+from bench.core.options import Option
+from devices import ios_tools as tools
 from devices.registry import Measurement, Target, register_target
 
-APP_DIR = Path(__file__).resolve().parent.parent / "ios_app"
 DEFAULT_BUNDLE_ID = "org.mobilelatencybench.BenchApp"
-SCHEME = "BenchApp"
 CONFIG_NAME = "bench-config.json"
 RESULT_NAME = "bench-result.json"
+# --compute-units as typed -> MLComputeUnits' case names, which the app's config decodes (BenchConfig.swift).
+COMPUTE_UNITS = {"all": "all", "cpu": "cpuOnly", "cpu-gpu": "cpuAndGPU", "cpu-ne": "cpuAndNeuralEngine"}
+UDID_PLACEHOLDER = "$UDID"  # in a dry run: the device `devicectl list devices` would pick
+WORK_PLACEHOLDER = "$WORK"  # in a dry run: the temporary directory a run makes
+TEAM_PLACEHOLDER = "$TEAM"  # in a dry run with no team configured
+
+OPTIONS = (
+    Option("compute_units", str, "all", "Core ML compute units: all, cpu (CPU only), cpu-gpu, cpu-ne (CPU and "
+           "Neural Engine)", choices=tuple(COMPUTE_UNITS)),
+    Option("udid", str, None, "device UDID (`xcrun devicectl list devices`); needed for target ios, or to choose "
+           "between several connected phones"),
+    Option("team", str, None, "Apple development team id for signing (default: [ios] team in the config, or "
+           "$BENCH_IOS_TEAM)"),
+    Option("bundle_id", str, None, f"bundle id the app is built and installed as (default: [ios] bundle_id, "
+           f"$BENCH_IOS_BUNDLE_ID, or {DEFAULT_BUNDLE_ID})"),
+    Option("launch_timeout_s", float, 3600.0, "longest the headless app may run before the run is abandoned"),
+)
 
 
-def devicectl_list(json_out: str) -> list[str]:
-    return ["xcrun", "devicectl", "list", "devices", "--json-output", json_out]
+@dataclass(frozen=True)
+class Step:
+    argv: list[str]
+    timeout_s: float
+    what: str  # for the error line when it fails
 
 
-def xcodebuild_app(udid: str, team: str, derived_data: str, project: str | None = None) -> list[str]:
-    return ["xcodebuild", "-project", project or str(APP_DIR / "BenchApp.xcodeproj"), "-scheme", SCHEME,
-            "-configuration", "Release", "-destination", f"id={udid}", "-derivedDataPath", derived_data,
-            f"DEVELOPMENT_TEAM={team}", "CODE_SIGN_STYLE=Automatic", "-allowProvisioningUpdates", "build"]
+@dataclass(frozen=True)
+class MacRun:
+    """Everything the commands of one run depend on."""
 
+    udid: str
+    team: str
+    bundle_id: str
+    work: str
+    package: str
+    config: dict
 
-def built_app_path(derived_data: str) -> str:
-    return str(Path(derived_data) / "Build" / "Products" / "Release-iphoneos" / "BenchApp.app")
+    @property
+    def derived_data(self) -> str:
+        return f"{self.work}/DerivedData"
 
-
-def devicectl_install(udid: str, app: str) -> list[str]:
-    return ["xcrun", "devicectl", "device", "install", "app", "--device", udid, app]
-
-
-def devicectl_copy_to(udid: str, bundle_id: str, source: str, destination: str) -> list[str]:
-    return ["xcrun", "devicectl", "device", "copy", "to", "--device", udid, "--domain-type", "appDataContainer",
-            "--domain-identifier", bundle_id, "--source", source, "--destination", destination]
-
-
-def devicectl_copy_from(udid: str, bundle_id: str, source: str, destination: str) -> list[str]:
-    return ["xcrun", "devicectl", "device", "copy", "from", "--device", udid, "--domain-type", "appDataContainer",
-            "--domain-identifier", bundle_id, "--source", source, "--destination", destination]
-
-
-def devicectl_launch(udid: str, bundle_id: str, config_name: str = CONFIG_NAME) -> list[str]:
-    return ["xcrun", "devicectl", "device", "process", "launch", "--device", udid, "--terminate-existing",
-            "--console", bundle_id, "--headless", config_name]
-
-
-def simctl_steps(app: str, bundle_id: str, config_name: str = CONFIG_NAME) -> list[list[str]]:
-    """iOS Simulator smoke test (macOS CI runners): proves the app runs headless; NOT a latency measurement."""
-    return [["xcrun", "simctl", "install", "booted", app],
-            ["xcrun", "simctl", "launch", "--console", "--terminate-running-process", "booted", bundle_id,
-             "--headless", config_name]]
+    @property
+    def model_name(self) -> str:
+        return Path(self.package).name
 
 
 def app_config(model_file: str, protocol, compute_units: str) -> dict:
-    return {"model_file": model_file, "compute_units": compute_units, "warmup": protocol.warmup,
+    """The JSON the app reads (ios_app/README.md); `compute_units` as typed on the command line."""
+    return {"model_file": model_file, "compute_units": COMPUTE_UNITS[compute_units], "warmup": protocol.warmup,
             "runs": protocol.runs, "rounds": protocol.repeats, "protocol": protocol.name, "result_file": RESULT_NAME}
 
 
-def match_device(devices_json: dict, target) -> dict:
-    """The first connected device whose marketing name or product type is the target's."""
-    found = devices_json.get("result", {}).get("devices", [])
-    for d in found:
-        hw = d.get("hardwareProperties", {})
-        names = (hw.get("marketingName", ""), hw.get("productType", ""))
-        udid = hw.get("udid") or d.get("identifier")
-        if target.udid and udid != target.udid:
-            continue
-        if target.product_types and not any(n in target.product_types or n.startswith(target.marketing) for n in names):
-            continue
-        return {"udid": udid, "marketing_name": hw.get("marketingName"), "product_type": hw.get("productType"),
-                "os": d.get("deviceProperties", {}).get("osVersionNumber")}
-    seen = ", ".join(d.get("hardwareProperties", {}).get("marketingName", "?") for d in found) or "none"
-    raise DeviceError(f"no {target.marketing or 'iOS device'} connected (devicectl sees: {seen}); connect and "
-                      "trust it, enable Developer Mode, then `xcrun devicectl list devices`")
+def mac_steps(run: MacRun, launch_timeout_s: float) -> list[Step]:
+    """After the device is chosen: generate, build, install, copy in, launch, copy back. In this order, always."""
+    return [
+        Step(tools.xcodegen_argv(), 300, "generating the Xcode project"),
+        Step(tools.xcodebuild_argv(run.udid, run.team, run.bundle_id, run.derived_data), 1800, "building the app"),
+        Step(tools.devicectl_install(run.udid, tools.built_app_path(run.derived_data)), 600, "installing the app"),
+        Step(tools.devicectl_copy_to(run.udid, run.bundle_id, run.package, f"Documents/{run.model_name}"), 600,
+             "copying the model"),
+        Step(tools.devicectl_copy_to(run.udid, run.bundle_id, f"{run.work}/{CONFIG_NAME}", f"Documents/{CONFIG_NAME}"),
+             120, "copying the config"),
+        Step(tools.devicectl_launch(run.udid, run.bundle_id, CONFIG_NAME), launch_timeout_s, "running the benchmark"),
+        Step(tools.devicectl_copy_from(run.udid, run.bundle_id, f"Documents/{RESULT_NAME}",
+                                       f"{run.work}/{RESULT_NAME}"), 120, "copying the result back"),
+    ]
+
+
+def discovery_steps(work: str) -> list[Step]:
+    return [Step(tools.xcode_version_argv(), 60, "reading the Xcode version"),
+            Step(tools.devicectl_list(f"{work}/devices.json"), 120, "listing devices")]
+
+
+def shell_line(argv: list[str]) -> str:
+    """One shell line; the dry run's placeholders stay expandable variables."""
+    out = []
+    for word in argv:
+        for name in (UDID_PLACEHOLDER, WORK_PLACEHOLDER, TEAM_PLACEHOLDER):
+            if name in word:
+                word = '"' + word.replace('"', '\\"') + '"'
+                break
+        else:
+            word = shlex.quote(word)
+        out.append(word)
+    return " ".join(out)
+
+
+def run_step(step: Step) -> str:
+    """Run one command, bounded in time; a failure or a timeout is one DeviceError naming the step."""
+    try:
+        result = subprocess.run(step.argv, capture_output=True, text=True, timeout=step.timeout_s)
+    except subprocess.TimeoutExpired:
+        raise DeviceError(f"{step.what} took longer than {step.timeout_s:.0f} s (`{shlex.join(step.argv[:6])} ...`)"
+                          "; the phone may still be busy: unlock it and run again") from None
+    except FileNotFoundError:
+        raise NeedsOtherHost(f"{step.what} needs `{step.argv[0]}`, which is not installed") from None
+    if result.returncode != 0:
+        tail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise DeviceError(f"{step.what} failed (`{shlex.join(step.argv[:6])} ...`): {tail[0][:300]}")
+    return result.stdout
 
 
 class IosTarget(Target):
@@ -93,63 +133,148 @@ class IosTarget(Target):
     runtime = "coreml"
     supports = {"coreml": ("fp16",)}
     default_format, default_precision = "coreml", "fp16"
+    options = OPTIONS
 
     def __init__(self, name: str, marketing: str, product_types: tuple[str, ...], description: str):
         self.name, self.marketing, self.product_types, self.description = name, marketing, product_types, description
-        self.udid = None
+
+    # ---------------------------------------------------------------- checks
+
+    def _signing(self, options: dict) -> tuple[str, str]:
+        team = options.get("team") or setting("ios", "team", env="BENCH_IOS_TEAM")
+        if not team:
+            raise BenchError("no signing team for the iOS app; pass --team, or set [ios] team in the config "
+                             "(~/.config/bench/config.toml) or $BENCH_IOS_TEAM")
+        bundle_id = options.get("bundle_id") or setting("ios", "bundle_id", env="BENCH_IOS_BUNDLE_ID")
+        return team, bundle_id or DEFAULT_BUNDLE_ID
+
+    def _check_udid(self, options: dict) -> None:
+        if not self.marketing and not options.get("udid"):
+            raise BenchError("target ios needs --udid (see `xcrun devicectl list devices`), or use a named target "
+                             "such as iphone12")
+
+    def preflight(self, options: dict) -> None:
+        """Before any export: the options hold together; on a Mac also the tools, the signing team, Xcode 16+ and
+        a usable phone (paired, booted, Developer Mode, iOS 17+), so a missing one costs no export time."""
+        self._check_udid(options)
+        if _host_is_mac():
+            self._check_mac_tools()
+            self._signing(options)
+            with tempfile.TemporaryDirectory(prefix="bench-ios-") as work:
+                self._discover(work, options)
+
+    def _discover(self, work: str, options: dict) -> tuple[str, dict]:
+        """Xcode's version and the one usable device: (version, device facts)."""
+        version_step, list_step = discovery_steps(work)
+        xcode = tools.check_xcode(run_step(version_step))
+        run_step(list_step)
+        device = tools.pick_device(_read_json(Path(list_step.argv[-1])), marketing=self.marketing,
+                                   product_types=self.product_types, udid=options.get("udid"))
+        return xcode, device
+
+    def _check_mac_tools(self) -> None:
+        for tool, hint in (("xcrun", "install Xcode 16 or newer from the App Store"),
+                           ("xcodebuild", "install Xcode 16 or newer from the App Store"),
+                           ("xcodegen", tools.XCODEGEN_HINT)):
+            if not shutil.which(tool):
+                raise NeedsOtherHost(f"`{tool}` is not installed; {hint}")
 
     def ready(self, artifact, options: dict) -> None:
-        if platform.system() != "Darwin" or not shutil.which("xcrun"):
-            what = f"a connected {self.marketing}" if self.marketing else "a connected iPhone (--udid)"
-            raise NeedsOtherHost(
-                f"running on {self.name} needs macOS with Xcode and {what}; the Core ML package is ready at "
-                f"{artifact.path}; on a Mac run: bench run --model {artifact.model} --target {self.name}"
-                + (f" --resolution {artifact.resolution}" if artifact.resolution else "")
-            )
+        if not _host_is_mac():
+            raise NeedsOtherHost(handoff_message(self, artifact, options))
+
+    # ---------------------------------------------------------------- plan and measure
+
+    def plan(self, artifact, protocol, *, threads: int, options: dict) -> list[str]:
+        """Every command a Mac run issues, in order, one shell line each; no side effects, any OS."""
+        self._check_udid(options)
+        team = options.get("team") or setting("ios", "team", env="BENCH_IOS_TEAM")
+        bundle_id = options.get("bundle_id") or setting("ios", "bundle_id", env="BENCH_IOS_BUNDLE_ID")
+        run = MacRun(udid=options.get("udid") or UDID_PLACEHOLDER, team=team or TEAM_PLACEHOLDER,
+                     bundle_id=bundle_id or DEFAULT_BUNDLE_ID, work=WORK_PLACEHOLDER, package=str(artifact.path),
+                     config=app_config(Path(artifact.path).name, protocol, options.get("compute_units", "all")))
+        device = f"--udid {run.udid}" if options.get("udid") else f"the {self.marketing} that `devicectl list` shows"
+        lines = [f"# needs Xcode {tools.MIN_XCODE[0]}+ and xcodegen; WORK: a new temporary directory; UDID: {device}"
+                 f" (paired, booted, Developer Mode on, iOS {tools.MIN_IOS[0]}+)"]
+        if not team:
+            lines.append("# TEAM: no signing team configured; pass --team or set [ios] team / $BENCH_IOS_TEAM")
+        discovery = [shell_line(s.argv) for s in discovery_steps(WORK_PLACEHOLDER)]
+        lines += ["# preflight, before any export:", *discovery, "# the run (the device is looked up again):",
+                  *discovery]
+        for step in mac_steps(run, options.get("launch_timeout_s", 3600.0)):
+            if step.what == "copying the config":
+                lines.append(f"# {WORK_PLACEHOLDER}/{CONFIG_NAME}: {json.dumps(run.config, sort_keys=True)}")
+            lines.append(shell_line(step.argv))
+        return lines
 
     def measure(self, artifact, protocol, *, threads, options, progress) -> Measurement:
         self.ready(artifact, options)
-        return self._measure_on_mac(artifact, protocol, options, progress)
+        self._check_mac_tools()
+        team, bundle_id = self._signing(options)
+        with tempfile.TemporaryDirectory(prefix="bench-ios-") as work:
+            xcode, device = self._discover(work, options)
+            run = MacRun(udid=device["udid"], team=team, bundle_id=bundle_id, work=work, package=str(artifact.path),
+                         config=app_config(Path(artifact.path).name, protocol, options.get("compute_units", "all")))
+            Path(work, CONFIG_NAME).write_text(json.dumps(run.config, sort_keys=True))
+            record = self._run_app(run, artifact, protocol, options)
+        progress(protocol.runs * protocol.repeats)
+        facts = {**record.device, **{k: device[k] for k in ("udid", "marketing_name", "product_type", "os")},
+                 "xcode": xcode, "compute_units": options.get("compute_units", "all")}
+        return Measurement(runtime="coreml", runtime_version=record.runtime_version, samples_ns=record.samples_ns,
+                           device=facts, options=record.options, extra=record.extra)
 
-    def _run(self, argv: list[str], timeout: float = 1800) -> str:
-        result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
-        if result.returncode != 0:
-            tail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
-            raise DeviceError(f"`{' '.join(argv[:5])} ...` failed: {tail[0][:300]}")
-        return result.stdout
-
-    def _measure_on_mac(self, artifact, protocol, options, progress) -> Measurement:
+    def _run_app(self, run: MacRun, artifact, protocol, options):
         from devices.ios_result import record_from_result
 
-        team = setting("ios", "team", env="BENCH_IOS_TEAM")
-        if not team:
-            raise BenchError("no signing team for the iOS app; set [ios] team in the config or $BENCH_IOS_TEAM")
-        bundle_id = setting("ios", "bundle_id", env="BENCH_IOS_BUNDLE_ID") or DEFAULT_BUNDLE_ID
-        with tempfile.TemporaryDirectory() as tmp:
-            listing = Path(tmp) / "devices.json"
-            self._run(devicectl_list(str(listing)))
-            self.udid = options.get("udid")
-            device = match_device(json.loads(listing.read_text()), self)
-            udid = device["udid"]
-            derived = str(Path(tmp) / "DerivedData")
-            self._run(xcodebuild_app(udid, team, derived))
-            self._run(devicectl_install(udid, built_app_path(derived)))
-            config = Path(tmp) / CONFIG_NAME
-            model_name = Path(artifact.path).name
-            config.write_text(json.dumps(app_config(model_name, protocol, options.get("compute_units", "all"))))
-            self._run(devicectl_copy_to(udid, bundle_id, str(artifact.path), f"Documents/{model_name}"))
-            self._run(devicectl_copy_to(udid, bundle_id, str(config), f"Documents/{CONFIG_NAME}"))
-            console = self._run(devicectl_launch(udid, bundle_id))
-            if "BENCH_RESULT" not in console:
-                line = next((l for l in console.splitlines() if "BENCH_ERROR" in l), "no result line")
-                raise DeviceError(f"the app on {udid} did not finish: {line[:300]}")
-            local = Path(tmp) / RESULT_NAME
-            self._run(devicectl_copy_from(udid, bundle_id, f"Documents/{RESULT_NAME}", str(local)))
-            record = record_from_result(local.read_text(), model=artifact.model, target=self.name,
-                                        protocol=protocol.name, source=f"{udid}:{RESULT_NAME}")
-        progress(protocol.runs * protocol.repeats)
-        return Measurement(runtime="coreml", runtime_version=record.runtime_version, samples_ns=record.samples_ns,
-                           device={**record.device, **device}, options=record.options, extra=record.extra)
+        for step in mac_steps(run, options.get("launch_timeout_s", 3600.0)):
+            out = run_step(step)
+            if step.what == "running the benchmark":
+                check_console(out, run.udid)
+        result = Path(run.work, RESULT_NAME)
+        if not result.is_file():
+            raise DeviceError(f"devicectl copied no Documents/{RESULT_NAME} off {run.udid}")
+        record = record_from_result(result.read_text(), model=artifact.model, target=self.name,
+                                    protocol=protocol.name, source=f"{run.udid}:Documents/{RESULT_NAME}")
+        ran = (record.extra.get("app_compute_units"), record.warmup, record.runs, record.repeats)
+        asked = (run.config["compute_units"], run.config["warmup"], run.config["runs"], run.config["rounds"])
+        if ran != asked:  # e.g. a result left by an older app build: never store it as this run
+            raise DeviceError(f"the app's result is not this run's (compute units, warm-up, runs, rounds: {ran}, "
+                              f"asked {asked}); update the app and run again")
+        return record
+
+
+def check_console(console: str, udid: str) -> None:
+    """The app prints one BENCH_RESULT line, or one BENCH_ERROR line; anything else is a failed run."""
+    if "BENCH_RESULT" in console:
+        return
+    line = next((l for l in console.splitlines() if "BENCH_ERROR" in l), "")
+    raise DeviceError(f"the app on {udid} did not finish: {line.strip()[:300] or 'no BENCH_RESULT line in its output'}")
+
+
+def handoff_message(target: IosTarget, artifact, options: dict) -> str:
+    """Linux -> Mac: the exact command for the package just exported, and the manual route."""
+    extra = " ".join(f"--{k.replace('_', '-')} {shlex.quote(str(v))}" for k, v in sorted(options.items())
+                     if v is not None and k in ("compute_units", "udid", "bundle_id", "team")
+                     and not (k == "compute_units" and v == "all"))
+    command = f"bench run --model {shlex.quote(str(artifact.path))} --target {target.name}"
+    command += f" {extra}" if extra else ""
+    return (f"running on {target.name} needs macOS with Xcode {tools.MIN_XCODE[0]}+ and a connected "
+            f"{target.marketing or 'iPhone (--udid)'} on iOS {tools.MIN_IOS[0]}+; the Core ML package is ready at "
+            f"{artifact.path}; copy it to the Mac and run there: {command} (the core install is enough: no torch, no "
+            f"coremltools); or run the app by hand (ios_app/README.md) and store its result with: bench import "
+            f"ios-result bench-result.json --model {artifact.model} --target {target.name}")
+
+
+def _host_is_mac() -> bool:
+    return platform.system() == "Darwin"
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise DeviceError(f"`xcrun devicectl list devices` wrote no readable JSON ({exc})") from None
+    return data if isinstance(data, dict) else {}
 
 
 for _target in (

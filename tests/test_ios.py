@@ -1,67 +1,297 @@
-"""iOS host driver at its boundary: the exact argv of each step, the result JSON written by the Swift core itself
-(tests/data/ios, and a fresh `swift test` run's files in $BENCH_SWIFT_RESULTS under CI), and the Linux path."""
+"""iOS host driver at its boundary: the exact argv of each step and the whole dry-run plan, `measure` issuing exactly
+the planned commands (through stand-in Mac tools that end the run in an error, so no stand-in number is stored),
+device checks on devicectl's JSON, the result JSON written by the Swift core itself (tests/data/ios, and a fresh
+`swift test` run's files in $BENCH_SWIFT_RESULTS under CI), the validator, the import, and the Linux hand-off."""
 
 import json
 import os
+import shlex
+import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from bench.core.errors import DeviceError, InputDataError
-from devices import get_target
-from devices.ios import (
-    app_config,
-    devicectl_copy_from,
-    devicectl_copy_to,
-    devicectl_install,
-    devicectl_launch,
-    devicectl_list,
-    match_device,
-    simctl_steps,
-    xcodebuild_app,
-)
-from devices.ios_result import record_from_result
+from bench.core.errors import BenchError, DeviceError, InputDataError, NeedsOtherHost
 from bench.core.protocols import get_protocol
+from devices import get_target
+from devices import ios
+from devices import ios_tools as tools
+from devices.ios_result import import_ios_result, record_from_result
 from tests.conftest import REPO, run_bench
 
-COMMITTED = sorted((REPO / "tests" / "data" / "ios").glob("*.json"))
+DATA = REPO / "tests" / "data" / "ios"
+COMMITTED = sorted(DATA.glob("matmul_*.json"))
 FRESH = sorted(Path(os.environ["BENCH_SWIFT_RESULTS"]).glob("*.json")) if os.environ.get("BENCH_SWIFT_RESULTS") else []
+LISTING = json.loads((DATA / "devicectl_list_devices.json").read_text())
+IPHONE12 = "00008101-000A1B2C3D4E001E"
+BUNDLE = "org.mobilelatencybench.BenchApp"
+
+
+class PlannedArtifact:
+    def __init__(self, path, model="mobileone_s0"):
+        self.path, self.model, self.format, self.precision = Path(path), model, "coreml", "fp16"
 
 
 def test_exact_argv_of_each_step():
-    udid, bundle = "00008101-000A1234", "org.mobilelatencybench.BenchApp"
-    assert devicectl_list("/tmp/d.json") == ["xcrun", "devicectl", "list", "devices", "--json-output", "/tmp/d.json"]
-    assert xcodebuild_app(udid, "TEAM123", "/tmp/dd", project="ios_app/BenchApp.xcodeproj") == [
-        "xcodebuild", "-project", "ios_app/BenchApp.xcodeproj", "-scheme", "BenchApp", "-configuration", "Release",
-        "-destination", f"id={udid}", "-derivedDataPath", "/tmp/dd", "DEVELOPMENT_TEAM=TEAM123",
-        "CODE_SIGN_STYLE=Automatic", "-allowProvisioningUpdates", "build"]
-    assert devicectl_install(udid, "/tmp/dd/BenchApp.app") == [
+    udid = IPHONE12
+    assert tools.devicectl_list("/tmp/d.json") == [
+        "xcrun", "devicectl", "list", "devices", "--json-output", "/tmp/d.json"]
+    assert tools.xcodegen_argv() == ["xcodegen", "generate", "--spec", str(REPO / "ios_app" / "project.yml")]
+    assert tools.xcodebuild_argv(udid, "TEAM123", "org.example.bench", "/tmp/dd") == [
+        "xcodebuild", "-project", str(REPO / "ios_app" / "BenchApp.xcodeproj"), "-scheme", "BenchApp",
+        "-configuration", "Release", "-destination", f"platform=iOS,id={udid}", "-derivedDataPath", "/tmp/dd",
+        "PRODUCT_BUNDLE_IDENTIFIER=org.example.bench", "DEVELOPMENT_TEAM=TEAM123", "CODE_SIGN_STYLE=Automatic",
+        "-allowProvisioningUpdates", "build"]
+    assert tools.devicectl_install(udid, "/tmp/dd/BenchApp.app") == [
         "xcrun", "devicectl", "device", "install", "app", "--device", udid, "/tmp/dd/BenchApp.app"]
-    assert devicectl_copy_to(udid, bundle, "/a/m.mlpackage", "Documents/m.mlpackage") == [
+    assert tools.devicectl_copy_to(udid, BUNDLE, "/a/m.mlpackage", "Documents/m.mlpackage") == [
         "xcrun", "devicectl", "device", "copy", "to", "--device", udid, "--domain-type", "appDataContainer",
-        "--domain-identifier", bundle, "--source", "/a/m.mlpackage", "--destination", "Documents/m.mlpackage"]
-    assert devicectl_launch(udid, bundle) == [
+        "--domain-identifier", BUNDLE, "--source", "/a/m.mlpackage", "--destination", "Documents/m.mlpackage"]
+    # App arguments after `--`: devicectl would otherwise parse --headless as its own option.
+    assert tools.devicectl_launch(udid, BUNDLE, "bench-config.json") == [
         "xcrun", "devicectl", "device", "process", "launch", "--device", udid, "--terminate-existing", "--console",
-        bundle, "--headless", "bench-config.json"]
-    assert devicectl_copy_from(udid, bundle, "Documents/bench-result.json", "/tmp/r.json")[4] == "from"
-    assert simctl_steps("/tmp/BenchApp.app", bundle)[1][:4] == ["xcrun", "simctl", "launch", "--console"]
+        "--", BUNDLE, "--headless", "bench-config.json"]
+    assert tools.devicectl_copy_from(udid, BUNDLE, "Documents/bench-result.json", "/tmp/r.json")[4] == "from"
+    assert tools.simctl_steps("/tmp/BenchApp.app", BUNDLE, "c.json")[1][:4] == [
+        "xcrun", "simctl", "launch", "--console"]
 
 
-def test_app_config_carries_the_protocol_counts():
-    cfg = app_config("m.mlpackage", get_protocol("modelbench"), "cpuAndNeuralEngine")
-    assert cfg == {"model_file": "m.mlpackage", "compute_units": "cpuAndNeuralEngine", "warmup": 10, "runs": 50,
+def test_project_spec_is_one_xcode_accepts():
+    yaml = pytest.importorskip("yaml", reason="PyYAML reads XcodeGen's spec")
+    spec = yaml.safe_load((REPO / "ios_app" / "project.yml").read_text())
+    settings = spec["targets"]["BenchApp"]["settings"]["base"]
+    assert settings["SWIFT_VERSION"] in ("4.0", "4.2", "5.0", "6.0")
+    assert settings["CURRENT_PROJECT_VERSION"] and settings["MARKETING_VERSION"]
+    assert spec["schemes"]["BenchApp"]["build"]["targets"] == {"BenchApp": "all"}
+
+
+@pytest.mark.parametrize("units, app_units", [("all", "all"), ("cpu", "cpuOnly"), ("cpu-gpu", "cpuAndGPU"),
+                                              ("cpu-ne", "cpuAndNeuralEngine")])
+def test_app_config_carries_protocol_counts_and_compute_units(units, app_units):
+    cfg = ios.app_config("m.mlpackage", get_protocol("modelbench"), units)
+    assert cfg == {"model_file": "m.mlpackage", "compute_units": app_units, "warmup": 10, "runs": 50,
                    "rounds": 20, "protocol": "modelbench", "result_file": "bench-result.json"}
 
 
-def test_match_device_by_model():
-    listing = {"result": {"devices": [
-        {"identifier": "A", "hardwareProperties": {"marketingName": "iPhone 13", "productType": "iPhone14,5", "udid": "U13"}},
-        {"identifier": "B", "hardwareProperties": {"marketingName": "iPhone 12", "productType": "iPhone13,2", "udid": "U12"}},
-    ]}}
-    assert match_device(listing, get_target("iphone12"))["udid"] == "U12"
-    with pytest.raises(DeviceError, match="no iPhone 15 connected .*iPhone 13, iPhone 12"):
-        match_device(listing, get_target("iphone15"))
+def test_options_are_declared_and_validated():
+    target = get_target("iphone12")
+    assert target.resolve_options({})["compute_units"] == "all"
+    assert target.resolve_options({"compute-units": "cpu-ne"})["compute_units"] == "cpu-ne"
+    with pytest.raises(BenchError, match="must be one of all, cpu, cpu-gpu, cpu-ne"):
+        target.resolve_options({"compute_units": "gpu"})
+    with pytest.raises(BenchError, match="target ios needs --udid"):
+        get_target("ios").preflight(get_target("ios").resolve_options({}))
+
+
+def _plan(options=None, protocol="mnv4", target="iphone12"):
+    t = get_target(target)
+    return t.plan(PlannedArtifact("/cache/mobileone_s0.mlpackage"), get_protocol(protocol), threads=1,
+                  options=t.resolve_options(options or {}))
+
+
+def test_dry_run_plan_is_the_whole_mac_sequence():
+    lines = _plan({"team": "ABCDE12345", "bundle_id": "org.example.bench", "compute_units": "cpu-ne"})
+    commands = [l for l in lines if not l.startswith("#")]
+    assert commands[:2] == commands[2:4] == ['xcodebuild -version',
+                                             'xcrun devicectl list devices --json-output "$WORK/devices.json"']
+    assert lines.index("# preflight, before any export:") < lines.index(commands[0])
+    commands = commands[2:]
+    assert [shlex.split(c)[:3] for c in commands] == [
+        ["xcodebuild", "-version"], ["xcrun", "devicectl", "list"], ["xcodegen", "generate", "--spec"],
+        ["xcodebuild", "-project", str(REPO / "ios_app" / "BenchApp.xcodeproj")], ["xcrun", "devicectl", "device"],
+        ["xcrun", "devicectl", "device"], ["xcrun", "devicectl", "device"], ["xcrun", "devicectl", "device"],
+        ["xcrun", "devicectl", "device"]]
+    build = shlex.split(commands[3])
+    assert {"PRODUCT_BUNDLE_IDENTIFIER=org.example.bench", "DEVELOPMENT_TEAM=ABCDE12345", "build"} <= set(build)
+    assert [shlex.split(c)[3:5] for c in commands[4:]] == [["install", "app"], ["copy", "to"], ["copy", "to"],
+                                                           ["process", "launch"], ["copy", "from"]]
+    launch = shlex.split(commands[7])
+    assert launch[launch.index("--") + 1:] == ["org.example.bench", "--headless", "bench-config.json"]
+    config_line = next(l for l in lines if l.startswith("# $WORK/bench-config.json: "))
+    config = json.loads(config_line.split(": ", 1)[1])
+    assert config["compute_units"] == "cpuAndNeuralEngine" and (config["rounds"], config["runs"]) == (5, 1000)
+    assert lines.index(config_line) == lines.index(commands[6]) - 1  # right before the config is copied
+
+
+def test_dry_run_names_what_is_not_configured_and_uses_the_given_udid(monkeypatch):
+    monkeypatch.setenv("BENCH_CONFIG", "/nonexistent/config.toml")
+    monkeypatch.delenv("BENCH_IOS_TEAM", raising=False)
+    lines = _plan({"udid": "U1"}, target="ios")
+    assert any("no signing team configured" in l for l in lines)
+    assert '"DEVELOPMENT_TEAM=$TEAM"' in next(l for l in lines if "-scheme BenchApp" in l)
+    assert all("$UDID" not in l for l in lines if not l.startswith("#"))
+    assert "--device U1" in next(l for l in lines if "install app" in l)
+    with pytest.raises(BenchError, match="target ios needs --udid"):
+        _plan({}, target="ios")
+
+
+# ---------------------------------------------------------------- devices and tools
+
+
+def _device(**changes):
+    device = json.loads(json.dumps(LISTING["result"]["devices"][0]))
+    for path, value in changes.items():
+        section, key = path.split("__")
+        device[section][key] = value
+    return {"result": {"devices": [device]}}
+
+
+def _pick(listing, target="iphone12", udid=None):
+    t = get_target(target)
+    return tools.pick_device(listing, marketing=t.marketing, product_types=t.product_types, udid=udid)
+
+
+def test_device_matching_by_model_and_udid():
+    assert _pick(LISTING)["udid"] == IPHONE12
+    assert _pick(LISTING, "ios", udid=IPHONE12)["os"] == "17.5.1"
+    with pytest.raises(DeviceError, match=r"no iPhone 15 connected .*iPhone 12 \(00008101.*iPhone 13"):
+        _pick(LISTING, "iphone15")
+    with pytest.raises(DeviceError, match="Developer Mode is off"):
+        _pick(LISTING, "iphone13")
+    two = {"result": {"devices": LISTING["result"]["devices"][:1] * 2}}
+    two["result"]["devices"][1] = {**two["result"]["devices"][1], "hardwareProperties": {
+        **two["result"]["devices"][1]["hardwareProperties"], "udid": "OTHER"}}
+    with pytest.raises(DeviceError, match="2 iPhone 12s connected .*choose one with --udid"):
+        _pick(two)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"connectionProperties__pairingState": "unpaired"}, "not paired"),
+    ({"connectionProperties__tunnelState": "unavailable"}, "not reachable"),
+    ({"deviceProperties__bootState": "shutdown"}, "not booted"),
+    ({"deviceProperties__developerModeStatus": "disabled"}, "Developer Mode is off"),
+    ({"deviceProperties__osVersionNumber": "16.7.2"}, "runs iOS 16.7.2; devicectl drives iOS 17 or newer"),
+])
+def test_device_that_cannot_run_is_named_with_the_reason(change, message):
+    with pytest.raises(DeviceError, match=message):
+        _pick(_device(**change))
+
+
+def test_jsonversion5_properties_are_read():
+    d = LISTING["result"]["devices"][0]
+    v5 = {"identifier": d["identifier"], "capabilities": [], "properties": {
+        "hardware": {"udid": IPHONE12, "marketingName": "iPhone 12", "productType": "iPhone13,2",
+                     "reality": "physical"},
+        "connection": {"pairingState": "paired", "state": "connected"},
+        "software": {"osVersionNumber": {"components": [18, 1], "stringValue": "18.1"}},
+        "state": {"bootState": "booted"}}}
+    assert _pick({"result": {"devices": [v5]}})["os"] == "18.1"
+    v5["properties"]["software"]["osVersionNumber"]["stringValue"] = "16.0"
+    with pytest.raises(DeviceError, match="runs iOS 16.0"):
+        _pick({"result": {"devices": [v5]}})
+
+
+def test_xcode_version_check():
+    assert tools.check_xcode("Xcode 16.2\nBuild version 16C5032a\n") == "16.2"
+    with pytest.raises(NeedsOtherHost, match="Xcode 15.4 is too old.*Xcode 16 or newer"):
+        tools.check_xcode("Xcode 15.4\nBuild version 15F31d\n")
+
+
+def test_a_step_past_its_time_bound_is_one_device_error():
+    with pytest.raises(DeviceError, match="listing devices took longer than 0 s"):
+        ios.run_step(ios.Step([sys.executable, "-c", "import time; time.sleep(5)"], 0.3, "listing devices"))
+    with pytest.raises(DeviceError, match=r"copying the model failed .*: boom"):
+        ios.run_step(ios.Step([sys.executable, "-c", "import sys; sys.exit('boom')"], 10, "copying the model"))
+
+
+STAND_IN = '''#!{python}
+"""Stand-in for a Mac tool: logs its argv, answers like the real one where the run needs an answer."""
+import json, os, shutil, sys
+name = os.path.basename(sys.argv[0])
+argv = [name] + sys.argv[1:]
+entry = {{"argv": argv}}
+if argv[:4] == ["xcrun", "devicectl", "list", "devices"]:
+    shutil.copy({listing!r}, argv[argv.index("--json-output") + 1])
+if argv[:5] == ["xcrun", "devicectl", "device", "copy", "to"] and os.path.isfile(argv[argv.index("--source") + 1]):
+    entry["content"] = open(argv[argv.index("--source") + 1]).read()
+with open({log!r}, "a") as log:
+    log.write(json.dumps(entry) + "\\n")
+if argv[:2] == ["xcodebuild", "-version"]:
+    print("Xcode 16.2\\nBuild version 16C5032a")
+result = os.environ.get("STANDIN_RESULT")  # a result file the Swift core wrote, handed back as the phone's
+if "launch" in argv:
+    print("BENCH_RESULT model=matmul file=bench-result.json" if result else
+          "BENCH_ERROR stand-in phone: no Core ML on this machine")
+if argv[:5] == ["xcrun", "devicectl", "device", "copy", "from"] and result:
+    shutil.copy(result, argv[argv.index("--destination") + 1])
+'''
+
+
+def _stand_in_mac(tmp_path, monkeypatch):
+    log = tmp_path / "log.jsonl"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("xcrun", "xcodebuild", "xcodegen"):
+        script = bin_dir / tool
+        script.write_text(STAND_IN.format(python=sys.executable, listing=str(DATA / "devicectl_list_devices.json"),
+                                          log=str(log)))
+        script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setattr(ios, "_host_is_mac", lambda: True)
+    return log
+
+
+def _executed_as_planned(log, target, artifact, protocol, options):
+    entries = [json.loads(line) for line in log.read_text().splitlines()]
+    works = {str(Path(e["argv"][-1]).parent) for e in entries if e["argv"][2:4] == ["list", "devices"]}
+    assert len(works) == 2 and not any(Path(w).exists() for w in works)  # preflight's and the run's, both gone
+
+    def as_planned(argv):
+        for work in works:
+            argv = [w.replace(work, "$WORK") for w in argv]
+        return ios.shell_line([w.replace(IPHONE12, "$UDID") for w in argv])
+
+    planned = target.plan(artifact, protocol, threads=1, options=options)
+    return [as_planned(e["argv"]) for e in entries], [l for l in planned if not l.startswith("#")], entries, planned
+
+
+def test_measure_on_a_mac_issues_exactly_the_planned_commands(tmp_path, monkeypatch):
+    log = _stand_in_mac(tmp_path, monkeypatch)
+    target = get_target("iphone12")
+    options = target.resolve_options({"team": "ABCDE12345", "compute_units": "cpu"})
+    artifact = PlannedArtifact(DATA / "tiny_conv.mlpackage", model="tiny_conv")
+    protocol = get_protocol("mnv4").with_overrides(runs=20)
+    target.preflight(options)
+    with pytest.raises(DeviceError, match="did not finish: BENCH_ERROR stand-in phone"):
+        target.measure(artifact, protocol, threads=1, options=options, progress=lambda n: None)
+    executed, commands, entries, planned = _executed_as_planned(log, target, artifact, protocol, options)
+    assert executed == commands[:-1]  # the run stopped at the launch
+    config = next(e["content"] for e in entries if "content" in e)
+    assert f"# $WORK/bench-config.json: {config}" in planned
+    assert json.loads(config)["compute_units"] == "cpuOnly"
+
+
+def test_a_result_that_is_not_this_runs_is_refused_after_the_whole_sequence(tmp_path, monkeypatch):
+    # The phone hands back a real result the Swift core wrote (3 rounds of 20, cpuOnly) for a run that asked 5
+    # rounds: the whole plan ran, the result is refused, nothing comes back.
+    log = _stand_in_mac(tmp_path, monkeypatch)
+    monkeypatch.setenv("STANDIN_RESULT", str(next(p for p in COMMITTED if "mnv4" in p.name)))
+    target = get_target("iphone12")
+    options = target.resolve_options({"team": "ABCDE12345", "compute_units": "cpu", "bundle_id": "org.example.b"})
+    artifact = PlannedArtifact(DATA / "tiny_conv.mlpackage", model="tiny_conv")
+    protocol = get_protocol("mnv4").with_overrides(runs=20, warmup=2)
+    target.preflight(options)
+    with pytest.raises(DeviceError, match=r"not this run's .*\('cpuOnly', 2, 20, 3\), asked \('cpuOnly', 2, 20, 5\)"):
+        target.measure(artifact, protocol, threads=1, options=options, progress=lambda n: None)
+    executed, commands, _, _ = _executed_as_planned(log, target, artifact, protocol, options)
+    assert executed == commands and "org.example.b" in commands[-1]
+
+
+def test_preflight_on_a_mac_stops_before_any_export_naming_what_is_missing(tmp_path, monkeypatch):
+    log = _stand_in_mac(tmp_path, monkeypatch)
+    target = get_target("iphone13")  # the listing's iPhone 13 has Developer Mode off
+    with pytest.raises(DeviceError, match=r"iPhone 13 \(00008110-000B2C3D4E5F002E\) cannot run the app: Developer Mode"):
+        target.preflight(target.resolve_options({"team": "ABCDE12345"}))
+    assert len(log.read_text().splitlines()) == 2  # xcodebuild -version, devicectl list: nothing built
+    (tmp_path / "bin" / "xcodegen").unlink()
+    with pytest.raises(NeedsOtherHost, match="`xcodegen` is not installed; install it with `brew install xcodegen`"):
+        target.preflight(target.resolve_options({"team": "ABCDE12345"}))
+
+
+# ---------------------------------------------------------------- results
 
 
 @pytest.mark.parametrize("path", COMMITTED + FRESH, ids=lambda p: f"{p.parent.name}/{p.name}")
@@ -72,6 +302,7 @@ def test_result_written_by_swift_core_parses_into_a_record(path):
         samples = np.concatenate([np.asarray(r, float) for r in data["samples_ns"]]) / 1e6
         assert record.n_samples == data["runs"] * data["rounds"] == len(samples)
         assert record.min_ms == pytest.approx(samples.min())
+        assert record.options == {"compute_units": "cpu"}
     # The host recomputes the app's own summary from the raw samples and agrees with it.
     mobileone = record_from_result(path.read_text(), model="matmul", target="iphone12", protocol="mobileone")
     assert mobileone.latency_ms == pytest.approx(data["summary"]["min_ms"])
@@ -80,34 +311,153 @@ def test_result_written_by_swift_core_parses_into_a_record(path):
     if data["runs"] == 50:
         mb = record_from_result(path.read_text(), model="matmul", target="iphone12", protocol="modelbench")
         assert mb.latency_ms == pytest.approx(data["summary"]["modelbench_mean_ms"])
+    assert record_from_result(path.read_text(), model="m", target="iphone12").protocol == data["protocol"]
 
 
-@pytest.mark.parametrize("mutate, message", [
-    (lambda d: d.pop("samples_ns"), "missing samples_ns"),
-    (lambda d: d.update(rounds=d["rounds"] + 1), "does not hold"),
-    (lambda d: d.update(schema_version=2), "schema_version 2"),
-    (lambda d: d.update(compute_units="gpuOnly"), "compute_units 'gpuOnly'"),
-    (lambda d: d["samples_ns"][0].__setitem__(0, -5), "positive integer nanoseconds"),
-])
-def test_invalid_results_are_rejected(mutate, message):
+def _replace(text, key, raw):
+    """The file with one top-level field's value replaced by raw JSON text (NaN included, as a writer could)."""
+    data = json.loads(text)
+    data[key] = "__SENTINEL__"
+    return json.dumps(data).replace('"__SENTINEL__"', raw)
+
+
+BAD = [
+    ("rounds", "0", "rounds must be an integer of at least 1"),
+    ("runs", "0", "runs must be an integer of at least 1"),
+    ("warmup", "-1", "warmup must be an integer of at least 0"),
+    ("samples_ns", "[[true, 1, 2], [1, 2, 3], [1, 2, 3]]", "samples_ns must hold positive integer nanoseconds"),
+    ("samples_ns", f"[[{2**64}, 1, 2], [1, 2, 3], [1, 2, 3]]", "samples_ns must hold positive integer nanoseconds"),
+    ("samples_ns", "[[-5, 1, 2], [1, 2, 3], [1, 2, 3]]", "samples_ns must hold positive integer nanoseconds"),
+    ("samples_ns", "[[1.5, 1, 2], [1, 2, 3], [1, 2, 3]]", "samples_ns must hold positive integer nanoseconds"),
+    ("load_s", "NaN", "load_s must be a finite number of 0 or more"),
+    ("load_s", "-0.5", "load_s must be a finite number of 0 or more"),
+    ("first_prediction_ms", "NaN", "first_prediction_ms must be a finite number"),
+    ("first_prediction_ms", "-1", "first_prediction_ms must be a finite number"),
+    ("first_prediction_ms", "Infinity", "first_prediction_ms must be a finite number"),
+    ("compile_s", '"fast"', "compile_s must be null or a finite number"),
+    ("schema_version", "2", "schema_version 2"),
+    ("compute_units", '"gpuOnly"', "compute_units 'gpuOnly'"),
+    ("protocol", '"fastest"', "protocol 'fastest'; known: mnv4, mobileone, modelbench"),
+    ("thermal_state_end", '"hot"', "thermal_state_end 'hot'"),
+    ("device", '{"model": "iPhone13,2"}', "device.system_name must be a string"),
+]
+
+
+def _small_result() -> str:
     data = json.loads(COMMITTED[0].read_text())
-    mutate(data)
-    with pytest.raises(InputDataError, match=message):
-        record_from_result(json.dumps(data), model="m", target="iphone12")
+    data.update(rounds=3, runs=3, samples_ns=[[1, 2, 3], [1, 2, 3], [1, 2, 3]])
+    return json.dumps(data)
+
+
+@pytest.mark.parametrize("key, raw, message", BAD, ids=[f"{k}={r[:12]}" for k, r, _ in BAD])
+def test_invalid_results_are_rejected_naming_file_and_field(key, raw, message):
+    with pytest.raises(InputDataError) as caught:
+        record_from_result(_replace(_small_result(), key, raw), model="m", target="iphone12", source="r.json")
+    text = str(caught.value)
+    assert text.startswith("r.json: ") and message in text and "\n" not in text
+
+
+def test_bad_result_files_through_the_cli_store_nothing(tmp_path, store_path):
+    picked = {("rounds", "0"), ("runs", "0"), ("load_s", "NaN"), ("compile_s", '"fast"'),
+              ("first_prediction_ms", "-1"), ("samples_ns", "[[true, 1, 2], [1, 2, 3], [1, 2, 3]]")}
+    cases = [(key, raw) for key, raw, _ in BAD if (key, raw) in picked]
+    assert len(cases) == len(picked)
+    for i, (key, raw) in enumerate(cases):
+        bad = tmp_path / f"bad{i}.json"
+        bad.write_text(_replace(_small_result(), key, raw))
+        result = run_bench("import", "ios-result", bad, "--model", "m", "--target", "iphone12", "--store", store_path)
+        lines = result.stderr.strip().splitlines()
+        assert result.returncode != 0 and len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+        assert str(bad) in lines[0] and key in lines[0]
+    if store_path.exists():
+        assert sqlite3.connect(store_path).execute("SELECT COUNT(*) FROM records").fetchone()[0] == 0
+
+
+def test_import_uses_the_files_protocol_unless_told_and_then_says_so():
+    path = next(p for p in COMMITTED if "modelbench" in p.name)
+    record, note = import_ios_result(path, model="matmul", target="iphone12")
+    assert record.protocol == "modelbench" and note is None
+    assert record.latency_ms == pytest.approx(json.loads(path.read_text())["summary"]["modelbench_mean_ms"])
+    record, note = import_ios_result(path, model="matmul", target="iphone12", protocol="mobileone")
+    assert record.protocol == "mobileone" and record.latency_ms == pytest.approx(record.min_ms)
+    assert note == (f"{path.name}: the app ran protocol modelbench; stored as mobileone, recomputed from its 1000 raw "
+                    "samples (20 x 50)")
+    with pytest.raises(InputDataError, match="no file at"):
+        import_ios_result(DATA / "missing.json", model="m", target="iphone12")
+
+
+# ---------------------------------------------------------------- the Linux -> Mac hand-off
+
+
+BLOCK_HEAVY = (
+    "import sys\n"
+    "HEAVY = ('torch', 'coremltools', 'ai_edge_litert', 'litert_torch', 'timm', 'onnxruntime', 'tensorflow')\n"
+    "class Block:\n"
+    "    def find_spec(self, name, path=None, target=None):\n"
+    "        if name.split('.')[0] in HEAVY:\n"
+    "            raise ImportError(f'{name} is blocked: a Mac with the core install has none of it')\n"
+    "sys.meta_path.insert(0, Block())\n"
+)
+
+
+def test_mlpackage_is_described_without_coremltools_or_torch():
+    code = BLOCK_HEAVY + (
+        "import json\n"
+        "from bench.artifact import artifact_from_file\n"
+        "out = {}\n"
+        "for name in ('tiny_conv', 'tiny_two_inputs'):\n"
+        f"    a = artifact_from_file({str(DATA)!r} + f'/{{name}}.mlpackage')\n"
+        "    out[name] = [a.format, a.precision, a.resolution, a.model, len(a.sha256)]\n"
+        "from exporters.coreml_export import read_package\n"
+        f"out['inputs'] = read_package({str(DATA / 'tiny_two_inputs.mlpackage')!r})['inputs']\n"
+        "print(json.dumps(out))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = json.loads(result.stdout)
+    assert out["tiny_conv"] == ["coreml", "fp16", 40, "tiny_conv", 64]
+    assert out["tiny_two_inputs"] == ["coreml", "fp16", 32, "tiny_two_inputs", 64]
+    assert out["inputs"] == [{"name": "image", "type": "float16", "shape": [1, 3, 32, 32]},
+                             {"name": "bias", "type": "float16", "shape": [1, 8]}]
+
+
+def test_a_broken_package_is_one_artifact_error(tmp_path):
+    from bench.core.errors import ArtifactError
+    from exporters.coreml_export import read_package
+
+    broken = tmp_path / "x.mlpackage"
+    broken.mkdir()
+    with pytest.raises(ArtifactError, match="x.mlpackage is not a readable Core ML package"):
+        read_package(broken)
+
+
+def test_mlpackage_run_on_linux_hands_off_to_the_mac_without_torch(store_path):
+    code = BLOCK_HEAVY + (
+        "from bench.cli import main\n"
+        f"main(['run', '--model', {str(DATA / 'tiny_conv.mlpackage')!r}, '--target', 'iphone12',"
+        f" '--compute-units', 'cpu-ne', '--store', {str(store_path)!r}])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert result.returncode == 5 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    line = result.stderr.strip().splitlines()[-1]
+    assert f"bench run --model {DATA / 'tiny_conv.mlpackage'} --target iphone12 --compute-units cpu-ne" in line
+    assert "bench import ios-result bench-result.json --model tiny_conv --target iphone12" in line
 
 
 def test_linux_path_exports_then_stops_with_the_mac_command(store_path, artifact_cache):
     result = run_bench("run", "--model", "mobileone_s0", "--target", "iphone12", "--store", store_path)
     assert result.returncode == 5 and "Traceback" not in result.stderr
     line = result.stderr.strip().splitlines()[-1]
-    assert "needs macOS with Xcode and a connected iPhone 12" in line
-    assert ".mlpackage" in line and "bench run --model mobileone_s0 --target iphone12" in line
+    assert "needs macOS with Xcode 16+ and a connected iPhone 12 on iOS 17+" in line
     package = Path(line.split("ready at ")[1].split(";")[0])
-    assert package.is_dir() and (package / "Manifest.json").is_file()
+    assert package.is_dir() and (package / "Manifest.json").is_file() and package.suffix == ".mlpackage"
+    assert f"bench run --model {package} --target iphone12 (the core install is enough" in line
+    assert "bench import ios-result bench-result.json --model mobileone_s0 --target iphone12" in line
 
 
 def test_import_ios_result_cli(store_path):
-    result = run_bench("import", "ios-result", COMMITTED[0], "--model", "matmul", "--target", "iphone12",
+    mnv4 = next(p for p in COMMITTED if "mnv4" in p.name)
+    result = run_bench("import", "ios-result", mnv4, "--model", "matmul", "--target", "iphone12",
                        "--protocol", "mnv4", "--store", store_path, "--json")
     assert result.returncode == 0, result.stderr
     record = json.loads(result.stdout)

@@ -10,7 +10,7 @@ import UIKit
 struct BenchApp: App {
     init() {
         if let configName = Headless.configName(from: CommandLine.arguments) {
-            Self.runHeadless(configName)
+            Self.startHeadless(configName)
         }
     }
 
@@ -46,25 +46,29 @@ struct BenchApp: App {
         }
     }
 
-    static func runHeadless(_ configName: String) -> Never {
-        do {
-            let line = try Headless.run(documents: documents, configName: configName, device: device,
-                                        thermalState: thermalState) { url, config in
+    /// Launch returns at once; the measurement runs on a background queue, then the main queue prints the one
+    /// result line (devicectl's --console carries it to the host), flushes and exits.
+    static func startHeadless(_ configName: String) {
+        let device = Self.device
+        let documents = Self.documents
+        let version = AppVersion.from(infoDictionary: Bundle.main.infoDictionary)
+        Headless.start({
+            try Headless.run(documents: documents, configName: configName, device: device, appVersion: version,
+                             thermalState: Self.thermalState) { url, config in
                 CoreMLRunner(packageURL: url, computeUnits: config.computeUnits)
             }
+        }, finish: { line, status in
             print(line)
             fflush(stdout)
-            exit(0)
-        } catch {
-            print("BENCH_ERROR \(error)")
-            fflush(stdout)
-            exit(1)
-        }
+            exit(status)
+        })
     }
 }
 
 struct ContentView: View {
-    @State private var status = "Launch with --headless config.json (see ios_app/README.md), or run from `bench run`."
+    private let status = Headless.configName(from: CommandLine.arguments) != nil
+        ? "Measuring (headless); the app exits when done."
+        : "Launch with --headless config.json (see ios_app/README.md), or run from `bench run`."
 
     var body: some View {
         VStack(alignment: .leading, spacing: 12) {
@@ -73,5 +77,11 @@ struct ContentView: View {
             Text("Documents: \(BenchApp.documents.path)").font(.footnote).foregroundStyle(.secondary)
         }
         .padding()
+        .onAppear {
+            #if canImport(UIKit)
+            // A screen that locks mid-run would suspend the app and stall the measurement.
+            if Headless.configName(from: CommandLine.arguments) != nil { UIApplication.shared.isIdleTimerDisabled = true }
+            #endif
+        }
     }
 }

@@ -67,10 +67,11 @@ public struct BenchResult: Codable, Equatable {
         return try decoder.decode(BenchResult.self, from: data)
     }
 
-    /// The one line the app prints on stdout (read by the host from `devicectl ... --console`).
-    public func resultLine() -> String {
+    /// The one line the app prints on stdout (read by the host from `devicectl ... --console`); `file` is the
+    /// result file's name in Documents, as the config named it.
+    public func resultLine(file: String) -> String {
         String(format: "BENCH_RESULT model=%@ runs=%d rounds=%d min_ms=%.4f median_ms=%.4f file=%@",
-               modelFile, runs, rounds, summary.minMs, summary.medianMs, "result.json")
+               modelFile, runs, rounds, summary.minMs, summary.medianMs, file)
     }
 }
 
@@ -83,7 +84,7 @@ public struct BenchSession {
     public let appVersion: String
 
     public init(config: BenchConfig, loop: TimingLoop = TimingLoop(), device: BenchResult.Device,
-                appVersion: String = "1.0", thermalState: @escaping () -> String) {
+                appVersion: String, thermalState: @escaping () -> String) {
         self.config = config
         self.loop = loop
         self.device = device

@@ -1,9 +1,11 @@
 #if canImport(CoreML)
 import CoreML
+import CoreVideo
 import Foundation
 
 /// Core ML on the device: compile the .mlpackage there (timed apart), load with the chosen compute units, prepare
-/// one input (float16 MLMultiArray, or a BGRA pixel buffer for image inputs) once, then time `prediction` only.
+/// every input (MLMultiArray of the declared data type, or a BGRA pixel buffer for image inputs) once, then time
+/// `prediction` only.
 public final class CoreMLRunner: PredictionRunner {
     private let packageURL: URL
     private let units: ComputeUnitsChoice
@@ -49,25 +51,53 @@ public final class CoreMLRunner: PredictionRunner {
         _ = try model.prediction(from: input)
     }
 
-    static func makeInput(for description: MLModelDescription) throws -> MLFeatureProvider {
-        guard let (name, feature) = description.inputDescriptionsByName.first else {
-            throw BenchError.modelUnavailable("model has no inputs")
-        }
-        if let constraint = feature.multiArrayConstraint {
-            let array = try MLMultiArray(shape: constraint.shape, dataType: .float16)
-            for i in 0..<array.count {  // deterministic, non-constant values
-                array[i] = NSNumber(value: Float((i * 7919) % 255) / 255.0 - 0.5)
+    static func specs(of description: MLModelDescription) throws -> [InputSpec] {
+        var specs: [InputSpec] = []
+        for (name, feature) in description.inputDescriptionsByName {
+            if let array = feature.multiArrayConstraint {
+                specs.append(InputSpec(name: name, kind: .multiArray(shape: array.shape.map { $0.intValue })))
+            } else if let image = feature.imageConstraint {
+                specs.append(InputSpec(name: name, kind: .image(width: image.pixelsWide, height: image.pixelsHigh)))
+            } else {
+                throw BenchError.modelUnavailable("input \(name) is neither a multiarray nor an image")
             }
-            return try MLDictionaryFeatureProvider(dictionary: [name: MLFeatureValue(multiArray: array)])
         }
-        if let image = feature.imageConstraint {
-            var buffer: CVPixelBuffer?
-            CVPixelBufferCreate(kCFAllocatorDefault, image.pixelsWide, image.pixelsHigh,
-                                kCVPixelFormatType_32BGRA, nil, &buffer)
-            guard let buffer else { throw BenchError.modelUnavailable("cannot allocate a pixel buffer") }
-            return try MLDictionaryFeatureProvider(dictionary: [name: MLFeatureValue(pixelBuffer: buffer)])
+        return specs
+    }
+
+    static func makeInput(for description: MLModelDescription) throws -> MLFeatureProvider {
+        var values: [String: MLFeatureValue] = [:]
+        for spec in try InputFill.plan(specs(of: description)) {
+            guard let feature = description.inputDescriptionsByName[spec.name] else { continue }
+            switch spec.kind {
+            case .multiArray(let shape):
+                // The declared data type (float16 for bench's exports), so Core ML copies nothing per prediction.
+                let dataType = feature.multiArrayConstraint?.dataType ?? .float16
+                let array = try MLMultiArray(shape: shape.map { NSNumber(value: $0) }, dataType: dataType)
+                for i in 0..<array.count { array[i] = NSNumber(value: InputFill.value(at: i)) }
+                values[spec.name] = MLFeatureValue(multiArray: array)
+            case .image(let width, let height):
+                let buffer = try pixelBuffer(width: width, height: height)
+                values[spec.name] = MLFeatureValue(pixelBuffer: buffer)
+            }
         }
-        throw BenchError.modelUnavailable("input \(name) is neither a multiarray nor an image")
+        return try MLDictionaryFeatureProvider(dictionary: values)
+    }
+
+    static func pixelBuffer(width: Int, height: Int) throws -> CVPixelBuffer {
+        var created: CVPixelBuffer?
+        CVPixelBufferCreate(kCFAllocatorDefault, width, height, kCVPixelFormatType_32BGRA, nil, &created)
+        guard let buffer = created else { throw BenchError.modelUnavailable("cannot allocate a pixel buffer") }
+        CVPixelBufferLockBaseAddress(buffer, [])
+        defer { CVPixelBufferUnlockBaseAddress(buffer, []) }
+        if let base = CVPixelBufferGetBaseAddress(buffer) {
+            let bytes = base.assumingMemoryBound(to: UInt8.self)
+            let rowBytes = CVPixelBufferGetBytesPerRow(buffer)
+            for row in 0..<height {
+                for column in 0..<(width * 4) { bytes[row * rowBytes + column] = InputFill.byte(at: row * width * 4 + column) }
+            }
+        }
+        return buffer
     }
 }
 #endif

@@ -56,8 +56,8 @@ final class CodingTests: XCTestCase {
                                  protocolName: "mnv4")
         let device = BenchResult.Device(model: "Linux-x86_64", systemName: "Linux", systemVersion: "test")
         var states = ["nominal", "fair"]
-        let result = try BenchSession(config: config, device: device, thermalState: { states.removeFirst() })
-            .run(MatmulRunner(n: 24))
+        let result = try BenchSession(config: config, device: device, appVersion: "1.0 (1)",
+                                      thermalState: { states.removeFirst() }).run(MatmulRunner(n: 24))
         XCTAssertEqual(result.samplesNs.count, 3)
         XCTAssertTrue(result.samplesNs.allSatisfy { $0.count == 20 && $0.allSatisfy { $0 > 0 } })
         XCTAssertEqual(result.thermalStateStart, "nominal")
@@ -71,7 +71,9 @@ final class CodingTests: XCTestCase {
         XCTAssertEqual(try BenchResult.decode(data), result)
         let pooled = result.samplesNs.flatMap { $0 }.map { Double($0) / 1e6 }
         XCTAssertEqual(result.summary.minMs, pooled.min()!)
-        XCTAssertTrue(result.resultLine().hasPrefix("BENCH_RESULT model=matmul runs=20 rounds=3"))
+        XCTAssertTrue(result.resultLine(file: "r.json").hasPrefix("BENCH_RESULT model=matmul runs=20 rounds=3"))
+        XCTAssertTrue(result.resultLine(file: "r.json").hasSuffix(" file=r.json"))
+        XCTAssertEqual(result.appVersion, "1.0 (1)")
         try writeForHost(data, name: "matmul_mnv4.json")
     }
 
@@ -85,8 +87,9 @@ final class CodingTests: XCTestCase {
         let line = try Headless.run(
             documents: dir, configName: "config.json",
             device: BenchResult.Device(model: "Linux-x86_64", systemName: "Linux", systemVersion: "test"),
-            thermalState: { "nominal" }, makeRunner: { _, _ in MatmulRunner(n: 16) })
+            appVersion: "1.0 (1)", thermalState: { "nominal" }, makeRunner: { _, _ in MatmulRunner(n: 16) })
         XCTAssertTrue(line.hasPrefix("BENCH_RESULT model=matmul runs=50 rounds=20"))
+        XCTAssertTrue(line.hasSuffix(" file=result.json"))
         let data = try Data(contentsOf: dir.appendingPathComponent("result.json"))
         XCTAssertEqual(try BenchResult.decode(data).samplesNs.count, 20)
         try writeForHost(data, name: "matmul_modelbench.json")
