@@ -1,9 +1,15 @@
 """A device-side stand-in that speaks the adb server's wire protocol on 127.0.0.1, for the real `adb` client.
 
 Point the client at it with ADB_SERVER_SOCKET=tcp:127.0.0.1:PORT. It answers the host services (version,
-devices-l, features, transport), legacy `shell:` and `sync:` (STAT/SEND/RECV), stores pushed files, emulates the
-few shell commands the Android runner sends, and replies to benchmark_model with a real recorded output. It checks
-what we send and how we read; its numbers never reach a record or a report.
+devices-l, features, transport), the shell in both protocols and `sync:` (STAT/SEND/RECV), stores pushed files,
+emulates the few shell commands the Android runner sends, and replies to benchmark_model with a real recorded output.
+It checks what we send and how we read; its numbers never reach a record or a report.
+
+Shell protocol, as adb's own source defines it (system/core adb/shell_protocol.h, client/commandline.cpp): a phone
+whose features include `shell_v2` is asked for `shell,v2[,TERM=..],raw:CMD`; every packet is a 1-byte id (stdout 1,
+stderr 2, exit 3, close-stdin 4, window-size 5) and a 4-byte little-endian length, then the data; the exit packet
+holds one byte, the exit code, which the client returns as its own. A phone without `shell_v2` gets `shell:CMD`:
+stdout and stderr merged, no exit code (the legacy service).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import socket
 import socketserver
 import struct
 import threading
+import time
 from dataclasses import dataclass, field
 
 ADB_VERSION = 41  # adb 1.0.41, Debian's package
@@ -26,13 +33,19 @@ class FakePhone:
     model: str = "Pixel 7"
     soc: str = "Tensor G2"
     android: str = "14"
-    core_max_khz: tuple = (1803000, 1803000, 1803000, 1803000, 2348000, 2348000, 2850000, 2850000)
+    core_max_khz: tuple | dict = (1803000, 1803000, 1803000, 1803000, 2348000, 2348000, 2850000, 2850000)
+    online: str = "0-7"  # /sys/devices/system/cpu/online
+    cpu_features: str = "fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm lrcpc dcpop"
+    shell_v2: bool = True  # advertise shell_v2 (Android 7+); False: the legacy shell only
     benchmark_output: str = ""
+    benchmark_rc: int = 0  # benchmark_model's exit code
+    sleep_s: float = 0.0  # every shell command takes this long (a hung phone)
     thermal_statuses: list = field(default_factory=lambda: [0])
     lose_after_benchmarks: int | None = None  # disappear after this many benchmark_model runs
     files: dict = field(default_factory=dict)
     modes: dict = field(default_factory=dict)
     commands: list = field(default_factory=list)
+    bodies: list = field(default_factory=list)  # commands without the exit-code marker
     benchmarks: list = field(default_factory=list)
     pushes: list = field(default_factory=list)
     state: str = "device"
@@ -42,18 +55,31 @@ class FakePhone:
                 "ro.build.version.release": self.android, "ro.build.version.sdk": "34",
                 "ro.build.fingerprint": f"google/{self.serial}/test"}
 
-    def run_shell(self, command: str) -> str:
+    def run_shell(self, command: str) -> tuple[list[tuple[int, str]], int]:
+        """(chunks as (stream 1|2, text), exit code) of one command line, exit-code marker included."""
         self.commands.append(command)
-        body = re.sub(r";\s*echo __BENCH_RC=\$\?\s*$", "", command)
+        body = re.sub(r"; __rc=\$\?; echo __BENCH_RC=\$__rc; exit \$__rc$", "", command)
+        self.bodies.append(body)
+        time.sleep(self.sleep_s)
         out, rc = self._one(body.strip())
-        return out + (f"__BENCH_RC={rc}\n" if body != command else "")
+        chunks = out if isinstance(out, list) else [(1, out)]
+        if body != command:
+            chunks.append((1, f"__BENCH_RC={rc}\n"))
+        return chunks, rc
 
-    def _one(self, cmd: str) -> tuple[str, int]:
+    def _freqs(self) -> dict:
+        return dict(self.core_max_khz) if isinstance(self.core_max_khz, dict) else dict(enumerate(self.core_max_khz))
+
+    def _one(self, cmd: str):
         if cmd.startswith("getprop "):
             return self.props().get(shlex.split(cmd)[1], "") + "\n", 0
         if cmd.startswith("for f in /sys/devices/system/cpu/cpu*"):
             return "".join(f"/sys/devices/system/cpu/cpu{i}/cpufreq/cpuinfo_max_freq {f}\n"
-                           for i, f in enumerate(self.core_max_khz)), 0
+                           for i, f in sorted(self._freqs().items())), 0
+        if cmd == "cat /sys/devices/system/cpu/online":
+            return self.online + "\n", 0
+        if cmd == "cat /proc/cpuinfo":
+            return "".join(f"processor\t: {i}\nFeatures\t: {self.cpu_features}\n\n" for i in self._freqs()), 0
         if m := re.match(r"if \[ -f (\S+) \]; then stat", cmd):
             path = shlex.split(m.group(1))[0]
             data = self.files.get(path)
@@ -72,23 +98,28 @@ class FakePhone:
             return f"IsStatusOverride: false\nThermal Status: {status}\n", 0
         if "benchmark_model" in cmd:
             return self._benchmark(shlex.split(cmd))
-        return f"/system/bin/sh: {cmd.split()[0]}: not found\n", 127
+        return [(2, f"/system/bin/sh: {cmd.split()[0]}: not found\n")], 127
 
-    def _benchmark(self, argv: list[str]) -> tuple[str, int]:
+    def _benchmark(self, argv: list[str]):
+        mask = None
         if argv[0] == "taskset":
-            argv = argv[2:]
+            mask, argv = argv[1], argv[2:]
         binary, flags = argv[0], dict(a[2:].split("=", 1) for a in argv[1:] if a.startswith("--"))
-        self.benchmarks.append({"binary": binary, "flags": flags, "argv": argv})
+        self.benchmarks.append({"binary": binary, "flags": flags, "argv": argv, "mask": mask})
         if binary not in self.files or self.modes.get(binary) != "755":
-            return f"/system/bin/sh: {binary}: can't execute: Permission denied\n", 126
+            return [(2, f"/system/bin/sh: {binary}: can't execute: Permission denied\n")], 126
         if flags.get("graph") not in self.files:
-            return f"ERROR: Model file doesn't exist: {flags.get('graph')}\n", 1
+            return [(2, f"ERROR: Model file doesn't exist: {flags.get('graph')}\n")], 1
         if self.lose_after_benchmarks is not None and len(self.benchmarks) > self.lose_after_benchmarks:
             self.state = "gone"
             raise ConnectionAbortedError
         text = self.benchmark_output
         start = text.find("STARTING!")
-        return (text[start:] if start >= 0 else text), 0
+        text = text[start:] if start >= 0 else text
+        # TFLite's runtime logs (INFO:/ERROR: lines) go to stderr, the tool's own lines to stdout
+        chunks = [(2 if re.match(r"(INFO|ERROR|WARNING|VERBOSE): ", line) else 1, line)
+                  for line in text.splitlines(keepends=True)]
+        return chunks, self.benchmark_rc
 
 
 class _Handler(socketserver.BaseRequestHandler):
@@ -128,8 +159,11 @@ class _Handler(socketserver.BaseRequestHandler):
                        if req.endswith("-l") else "") + "\n"
                     for i, p in enumerate(server.phones.values()) if p.state != "gone")
                 return self._okay(lines)
+            if m := re.match(r"host-serial:([^:]+):features", req):
+                phone = server.phones.get(m.group(1))
+                return self._okay("shell_v2,cmd" if phone and phone.shell_v2 else "")
             if req.endswith(":features") or req == "host:host-features":
-                return self._okay("")
+                return self._okay("shell_v2,cmd")
             if m := re.match(r"host-serial:([^:]+):get-state", req):
                 phone = server.live(m.group(1))
                 return self._okay(phone.state) if phone else self._fail(f"device '{m.group(1)}' not found")
@@ -140,11 +174,13 @@ class _Handler(socketserver.BaseRequestHandler):
                 self.request.sendall(b"OKAY" + (struct.pack("<Q", 1) if "tport" in req else b""))
                 service = self._request()
                 server.requests.append(service)
-                if service.startswith("shell:"):
+                if m := re.match(r"shell(,[^:]*)?:(.*)$", service, re.S):
+                    args = (m.group(1) or "").split(",")
+                    if "v2" in args and not phone.shell_v2:
+                        return self._fail("device does not support the shell protocol")
                     self._okay()
-                    out = phone.run_shell(service[len("shell:"):])
-                    self.request.sendall(out.encode())
-                    return
+                    chunks, rc = phone.run_shell(m.group(2))
+                    return self._shell_reply(chunks, rc, "v2" in args)
                 if service == "sync:":
                     self._okay()
                     return self._sync(phone)
@@ -152,6 +188,23 @@ class _Handler(socketserver.BaseRequestHandler):
             return self._fail(f"unknown host service {req}")
         except (ConnectionError, ConnectionAbortedError):
             return
+
+    def _shell_reply(self, chunks, rc: int, v2: bool) -> None:
+        if not v2:  # legacy: one merged stream, closed at the end
+            self.request.sendall("".join(text for _, text in chunks).encode())
+            return
+        for stream, text in chunks:
+            data = text.encode()
+            self.request.sendall(struct.pack("<BI", stream, len(data)) + data)
+        self.request.sendall(struct.pack("<BI", 3, 1) + bytes([rc & 0xFF]))
+        # The client writes close-stdin (id 4) when its stdin ends; read it before closing, so no reset cuts output.
+        self.request.shutdown(socket.SHUT_WR)
+        self.request.settimeout(5)
+        try:
+            while self.request.recv(4096):
+                pass
+        except OSError:
+            pass
 
     def _sync(self, phone: FakePhone) -> None:
         while True:

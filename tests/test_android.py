@@ -1,30 +1,43 @@
-"""Android runner at its boundary: the benchmark_model parser, the exact commands sent, and the transport driven by
-the real adb client against a device-side stand-in (tests/adb_standin.py). The stand-in's replies are real recorded
-benchmark_model outputs; they are checked here and never reach a record or a report."""
+"""Android runner at its boundary: the benchmark_model parser on real logs (tests/data/android, sources in SOURCES.md),
+the import, the exact commands sent, and the transport driven by the real adb client against a device-side stand-in
+(tests/adb_standin.py) speaking both adb shell protocols. The stand-in's replies are real recorded benchmark_model
+outputs; they are checked here and never reach a stored record or a report."""
 
 import json
 import os
+import shlex
+import shutil
+import sqlite3
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from bench.core.errors import DeviceError, InputDataError
+from bench.artifact import Artifact
+from bench.core.errors import DeviceError, InputDataError, UnsupportedFormat
+from bench.core.hashing import content_hash
 from bench.core.protocols import get_protocol
 from devices import get_target
-from devices.android.adb import Adb, DeviceLost, choose_serial, list_devices
-from devices.android.benchmark_log import parse
-from devices.android.benchmark_model import benchmark_args, benchmark_command, delegate_flags
-from devices.android.phone import fastest_cores_mask
+from devices.android.adb import Adb, CommandTimeout, DeviceLost, choose_serial, list_devices
+from devices.android.benchmark_log import SeveralRuns, count_runs, parse
+from devices.android.benchmark_model import benchmark_args, benchmark_command, delegate_flags, timed_timeout
+from devices.android.importer import import_benchmark_log
+from devices.android.phone import fastest_cores_mask, parse_cpu_list
 from tests.adb_standin import FakePhone, StandIn, free_port
-from tests.conftest import REPO, run_bench
+from tests.conftest import run_bench
 
-FIXTURES = REPO.parent / "shared" / "fixtures" / "benchmark_model"
-GPU_LOG = (FIXTURES / "android_gpu_delegate.txt").read_text()
-DESKTOP_LOG = (FIXTURES / "desktop_xnnpack_info_prefix.txt").read_text()
+DATA = Path(__file__).parent / "data" / "android"
+GPU_LOG = (DATA / "android_gpu_delegate.txt").read_text()
+DESKTOP_LOG = (DATA / "desktop_xnnpack_info_prefix.txt").read_text()
+needs_adb = pytest.mark.skipif(shutil.which("adb") is None,
+                               reason="the adb client is not installed (Debian: apt-get install adb); CI installs it")
 
 
-# ------------------------------------------------------------------ parser
+def real(name: str) -> str:
+    return (DATA / name).read_text()
+
+
+# ------------------------------------------------------------------ parser, on real logs
 
 
 def test_parses_android_gpu_fixture():
@@ -32,80 +45,188 @@ def test_parses_android_gpu_fixture():
     m = log.measured
     assert (m.count, m.min_ms, m.max_ms, m.avg_ms, m.std_ms) == (50, 113.737, 124.776, 119.375, 1.948)
     assert log.warmup.count == 4 and log.init_ms == 870.557 and log.first_inference_ms == 130.565
+    assert log.threads == 4 and log.delegate == "gpu" and log.op_profiling  # --enable_op_profiling=true was given
+    assert log.delegation == {"gpu_kernels": 1, "delegate": "GPU", "graph": "complete"}
 
 
 def test_parses_desktop_fixture_with_info_prefix():
     log = parse(DESKTOP_LOG)
     assert log.measured.count == 74 and log.measured.avg_ms == pytest.approx(13.5202) and log.init_ms == 12.75
-    assert log.requested_runs == 50  # the count differs from --num_runs: min_secs was not zeroed
+    assert log.requested_runs == 50  # the count exceeds --num_runs: min_secs was not zeroed
+    assert log.delegate == "xnnpack" and log.threads is None  # XNNPACK by default; threads not printed
 
 
-def test_logcat_prefix_percentiles_scientific_and_memory():
-    text = "\n".join(
-        "05-31 10:31:13.022 21767 21767 I tflite  : " + line
-        for line in [
-            "Running benchmark for at least 10 iterations and at least 0 seconds but terminate if exceeding 100000 seconds.",
-            "count=10 first=3100 curr=2950 min=2900 max=3100 avg=2.95034e+03 std=50",
-            "Running benchmark for at least 1000 iterations and at least 0 seconds but terminate if exceeding 100000 seconds.",
-            "count=1000 first=2950 curr=2940 min=2800 max=4100 avg=2.95034e+03 std=61 p5=2850 median=2940 p95=3050",
-            "Inference timings in us: Init: 15000, First inference: 3100, Warmup (avg): 2950.34, Inference (avg): 2950.34",
-            "Memory footprint delta from the start of the tool (MB): init=3.2 overall=9.75",
-        ]
-    )
-    log = parse(text)
-    m = log.measured
-    assert m.count == 1000 and m.avg_ms == pytest.approx(2.95034) and m.p5_ms == 2.85 and m.median_ms == 2.94
-    assert m.p95_ms == 3.05 and log.memory == {"delta_init_mb": 3.2, "delta_overall_mb": 9.75}
-    assert log.init_ms == 15.0 and log.first_inference_ms == 3.1
+def test_count1_warmup_line_without_min_max():
+    log = parse(real("imx8_nnapi_count1_warmup.txt"))
+    assert log.warmup.count == 1 and log.warmup.min_ms == log.warmup.max_ms == log.warmup.avg_ms == 11403.859
+    assert log.measured.count == 260 and log.measured.min_ms == 3.7 and log.measured.avg_ms == pytest.approx(3.75687)
+    assert log.delegate == "nnapi" and log.delegation["graph"] == "complete"
+    assert log.memory == {"peak_init_mb": 0.0, "peak_overall_mb": 15.3438}
 
 
-def test_all_same_line_and_peak_memory():
+def test_log_with_several_runs_needs_a_choice():
+    text = real("qualcomm_rb1_cpu_then_gpu_percentiles.txt")
+    assert count_runs(text) == 2
+    with pytest.raises(SeveralRuns, match=r"holds 2 benchmark_model runs; choose one with --run N \(1 to 2\)"):
+        parse(text, source="rb1.txt")
+    cpu, gpu = parse(text, run=1), parse(text, run=2)
+    assert (cpu.measured.min_ms, cpu.delegate) == (105.416, "xnnpack")
+    assert cpu.flags == {"graph": "mobilenet_quant_v1_224.tflite", "use_gpu": "false"}
+    assert (gpu.measured.p5_ms, gpu.measured.median_ms, gpu.measured.p95_ms) == (112.107, 115.35, 116.62)
+    assert gpu.delegate == "gpu" and gpu.memory["delta_overall_mb"] == 132.816 and gpu.run == 2
+    with pytest.raises(InputDataError, match="--run 3 is not one of 1 to 2"):
+        parse(text, run=3)
+
+
+def test_summary_only_logs_and_partial_delegation():
+    text = real("summary_only_partial_delegation.txt")
+    assert count_runs(text) == 4
+    nnapi = parse(text, run=3)
+    assert nnapi.format == "summary-average" and nnapi.measured.min_ms is None
+    assert nnapi.measured.avg_ms == 53.9745 and nnapi.warmup.avg_ms == 75.055 and nnapi.first_inference_ms == 207.213
+    assert nnapi.threads == 4 and nnapi.delegate == "nnapi"
+    assert nnapi.delegation == {"delegate": "NNAPI", "graph": "partial", "delegate_kernels": 11}
+    assert parse(text, run=4).delegation["delegate_kernels"] == 2
+
+
+def test_2019_log_average_line_and_a_run_cut_mid_number():
+    text = real("android_2019_two_runs_truncated.txt")
+    first = parse(text, run=1)
+    assert first.measured.count == 15 and first.measured.min_ms == 66.699 and first.warmup.count == 7
+    with pytest.raises(InputDataError) as cut:  # "max=3760": the post was cut in the middle of max=3760x
+        parse(text, source="yuens.txt", run=2)
+    assert "yuens.txt (run 2 of 2), line 33:" in str(cut.value) and "count=25" in str(cut.value)
+
+
+def test_op_profile_after_the_summary_and_duplicate_flags_line():
+    log = parse(real("android_op_profiling_duplicate_flags.txt"))
+    assert log.measured.count == 50 and log.measured.min_ms == 32.641 and log.threads == 4
+    assert log.op_profiling and log.op_profile[0] == "Profiling Info for Benchmark Initialization:"
+
+
+def test_failed_run_log_names_the_tools_error():
+    with pytest.raises(InputDataError, match="failed before timing anything: Failed to apply XNNPACK delegate"):
+        parse(real("xnnpack_delegate_failed.txt"), source="x.txt")
+
+
+def test_android_studio_and_adb_logcat_prefixes():
+    lines = GPU_LOG.splitlines()[7:]  # the tool's output, without the adb command line
+    studio = "\n".join(f"2023-06-14 10:55:21.084 18088-18088 tflite  org.tensorflow.lite.benchmark  I  {ln}"
+                       for ln in lines)
+    threadtime = "\n".join(f"05-31 10:31:13.022 21767 21767 I tflite  : {ln}" for ln in lines)
+    for text in (studio, threadtime):
+        log = parse(text)
+        assert (log.measured.count, log.measured.min_ms, log.init_ms, log.threads) == (50, 113.737, 870.557, 4)
+        assert log.delegation["graph"] == "complete"
+
+
+def test_utf16_and_colored_logs(tmp_path):
+    powershell = tmp_path / "ps.txt"  # PowerShell's `adb shell ... > log.txt` writes UTF-16LE with a BOM
+    powershell.write_bytes(GPU_LOG.encode("utf-16"))
+    assert import_benchmark_log(powershell, model="m", target="android").min_ms == 113.737
+    colored = "\n".join(f"\x1b[32m05-31 10:31:13.022 21767 21767 I tflite  : {ln}\x1b[0m"
+                        for ln in GPU_LOG.splitlines())
+    assert parse(colored).measured.min_ms == 113.737
+
+
+def test_all_same_line_and_2018_average():
     log = parse("count=5 curr=1500(all same)\ncount=50 curr=1200(all same)\n"
                 "Peak memory footprint (MB): init=1.5 overall=20.25\n")
     assert log.measured.count == 50 and log.measured.min_ms == log.measured.max_ms == 1.2
-    assert log.measured.std_ms == 0.0 and log.memory == {"peak_init_mb": 1.5, "peak_overall_mb": 20.25}
-
-
-def test_2018_average_format():
-    log = parse("Initialized session in 5.1ms\nAverage inference timings in us: Warmup: 167254, Init: 5074, "
+    old = parse("Initialized session in 5.1ms\nAverage inference timings in us: Warmup: 167254, Init: 5074, "
                 "Inference: 160965\n")
-    assert log.format == "2018-average" and log.measured.avg_ms == 160.965 and log.init_ms == 5.074
-    assert log.measured.min_ms is None
+    assert old.format == "2018-average" and old.measured.avg_ms == 160.965 and old.measured.min_ms is None
+    # the 2019 line (real, android_2019_two_runs_truncated.txt) when a post keeps only the summary
+    summary_2019 = [ln for ln in real("android_2019_two_runs_truncated.txt").splitlines() if "Average" in ln][0]
+    summary = parse(summary_2019)
+    assert summary.measured.avg_ms == 66.7676 and summary.warmup.avg_ms == pytest.approx(76.6059)
 
 
-def test_op_profile_timings_are_not_phases():
-    text = GPU_LOG.split("Inference timings")[0] + (
-        "Inference timings in us: Init: 1, First inference: 2, Warmup (avg): 3, Inference (avg): 4\n"
-        "Operator-wise Profiling Info for Regular Benchmark Runs:\n"
-        "============================== Run Order ==============================\n"
-        "\t [node type]\t [first]\t [avg ms]\n"
-        "Timings (microseconds): count=50 first=1 curr=1 min=1 max=1 avg=1 std=0\n")
-    log = parse(text)
-    assert log.measured.count == 50 and log.measured.min_ms == 113.737 and len(log.op_profile) >= 3
+def test_2019_summary_imports_under_mnv4_only(tmp_path):
+    log = tmp_path / "summary2019.txt"
+    log.write_text(real("android_2019_two_runs_truncated.txt").split("echo '[INFO]")[0].split("Running")[0] +
+                   [ln for ln in real("android_2019_two_runs_truncated.txt").splitlines() if "Average" in ln][0])
+    with pytest.raises(InputDataError, match="only an average \\(2018-average\\), no per-run minimum"):
+        import_benchmark_log(log, model="m", target="android")
+    assert import_benchmark_log(log, model="m", target="android", protocol="mnv4").latency_ms == 66.7676
 
 
-@pytest.mark.parametrize("text", [
-    GPU_LOG.split("Running benchmark for at least 50")[0],  # crashed after warm-up
-    "STARTING!\nLoaded model x.tflite\nSegmentation fault\n",
-    "",
+@pytest.mark.parametrize("text, says", [
+    ("", "is empty"),
+    ("   \n\n", "is empty"),
+    (GPU_LOG.split("Running benchmark for at least 50")[0], "stops before the measured phase finished"),
+    (GPU_LOG.replace("min=113737", "min=1.1.1"), "line 29: 'min=1.1.1' is not a number"),
+    (GPU_LOG.replace("max=124776 avg=119375 std=1948", "max=12477"), "line 29: count line is incomplete"),
+    (GPU_LOG.replace("max=124776", "max=12477"), "line 29: count line is not consistent"),
+    (GPU_LOG.replace("count=50 first", "count=40 first"), "ran 40 runs, fewer than the 50"),
+    (GPU_LOG.replace("Inference (avg): 119375", "Inference (avg): 1193x5"), "is not a number"),
+    ("STARTING!\nLoaded model x.tflite\nSegmentation fault\n", "failed before timing anything: Segmentation fault"),
+    ("hello\nworld\n", "no benchmark_model timings found"),
 ])
-def test_log_that_stops_early_is_an_error(text):
-    with pytest.raises(InputDataError):
-        parse(text)
+def test_bad_logs_are_one_clear_error(text, says):
+    with pytest.raises(InputDataError) as err:
+        parse(text, source="log.txt")
+    assert says in str(err.value) and str(err.value).startswith("log.txt") and "\n" not in str(err.value)
+
+
+def test_binary_input_is_refused():
+    with pytest.raises(InputDataError, match="is binary data, not a benchmark_model log"):
+        parse(b"\x7fELF\x02\x01\x01\x00" + os.urandom(2000), source="bm")  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------ import
+
+
+def test_import_records_what_the_log_says(tmp_path):
+    record = import_benchmark_log(DATA / "qualcomm_rb1_cpu_then_gpu_percentiles.txt", model="mobilenet_v1_q",
+                                  target="android", run=2)
+    assert record.latency_ms == record.min_ms == 111.842 and record.runs == 50 and record.warmup == 5
+    assert record.options["delegate"] == "gpu" and record.threads == 0 and not record.extra["threads_in_log"]
+    assert record.host == {} and record.device == {} and record.extra["imported"] is True
+    assert record.runtime_version == "unknown (not printed in the log)" and record.extra["log_format"] == "count-lines"
+    threads = import_benchmark_log(DATA / "android_gpu_delegate.txt", model="m", target="pixel7")
+    assert threads.threads == 4 and threads.extra["op_profiling"] is True and threads.target == "pixel7"
+
+
+def test_import_summary_only_needs_a_mean_protocol():
+    path = DATA / "summary_only_partial_delegation.txt"
+    with pytest.raises(InputDataError, match="only an average .* --protocol mnv4"):
+        import_benchmark_log(path, model="m", target="android", run=3)
+    record = import_benchmark_log(path, model="m", target="android", run=3, protocol="mnv4")
+    assert record.latency_ms == record.mean_ms == 53.9745 and record.min_ms is None
+    assert record.extra["partially_delegated"] and record.extra["delegation"]["delegate_kernels"] == 11
+    assert record.options["delegate"] == "nnapi" and record.threads == 4
+
+
+def test_import_refuses_a_failed_run(tmp_path):
+    failed = tmp_path / "failed.txt"
+    failed.write_text(GPU_LOG.split("Note: as t")[0] + "Benchmarking failed.\n")
+    with pytest.raises(InputDataError, match="reported a failure in this run .*Benchmarking failed"):
+        import_benchmark_log(failed, model="m", target="android")
 
 
 def test_import_cli_stores_a_real_log(tmp_path):
     store = tmp_path / "s.sqlite"
-    result = run_bench("import", "benchmark-model", FIXTURES / "desktop_xnnpack_info_prefix.txt",
-                       "--model", "mobilenet_v1", "--target", "android", "--store", store, "--json")
+    result = run_bench("import", "benchmark-model", DATA / "desktop_xnnpack_info_prefix.txt", "--model", "mobilenet_v1",
+                       "--target", "android", "--store", store, "--json")
     assert result.returncode == 0, result.stderr
-    out = json.loads(result.stdout)
-    for key in ("count", "min_ms", "avg_ms", "max_ms", "std_ms", "init_ms", "first_inference_ms"):
-        assert key in out
-    assert out["count"] == 74 and out["latency_ms"] == out["min_ms"] == 13.105
-    bad = run_bench("import", "benchmark-model", REPO / "README.md", "--model", "x", "--target", "android",
-                    "--store", store)
-    assert bad.returncode != 0 and "no benchmark_model timings found" in bad.stderr
+    [stored] = json.loads(run_bench("results", "--store", store, "--json").stdout)
+    assert stored["latency_ms"] == stored["min_ms"] == 13.105 and stored["runs"] == 74 and stored["target"] == "android"
+
+
+@pytest.mark.parametrize("content, says", [
+    (b"", "is empty"),
+    (b"\x00\x01\x02binary\xff" * 100, "is binary data"),
+    (GPU_LOG.split("count=50")[0].encode(), "stops before the measured phase"),
+    (GPU_LOG.replace("avg=119375", "avg=11x9375").encode(), "is not a number"),
+])
+def test_import_cli_bad_logs_one_line_nothing_stored(tmp_path, content, says):
+    log, store = tmp_path / "log.txt", tmp_path / "s.sqlite"
+    log.write_bytes(content)
+    result = run_bench("import", "benchmark-model", log, "--model", "m", "--target", "android", "--store", store)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode != 0 and len(lines) == 1 and says in lines[0] and "Traceback" not in result.stderr
+    assert not store.exists() or sqlite3.connect(store).execute("SELECT COUNT(*) FROM records").fetchone()[0] == 0
 
 
 # ------------------------------------------------------------------ commands
@@ -113,33 +234,47 @@ def test_import_cli_stores_a_real_log(tmp_path):
 
 def test_exact_flags_per_delegate():
     assert delegate_flags("xnnpack") == ["--use_xnnpack=true"]
+    assert delegate_flags("xnnpack", precision="fp16") == ["--use_xnnpack=true", "--xnnpack_force_fp16=true"]
     assert delegate_flags("cpu") == ["--use_xnnpack=false"]
     assert delegate_flags("gpu") == ["--use_gpu=true", "--gpu_precision_loss_allowed=true"]
     assert delegate_flags("nnapi", "google-edgetpu") == ["--use_nnapi=true", "--nnapi_accelerator_name=google-edgetpu"]
-    assert delegate_flags("hexagon") == ["--use_hexagon=true"]
+    with pytest.raises(UnsupportedFormat, match="hexagon delegate is not offered"):
+        delegate_flags("hexagon")
+    assert all("hexagon" not in t.delegates for t in map(get_target, ("samsung-s23", "android", "pixel7")))
 
 
 def test_exact_argv_for_protocol_counts():
     p = get_protocol("mnv4")
     args = benchmark_args("/data/local/tmp/bench/m.tflite", runs=p.runs, warmup=p.warmup, threads=1,
-                          delegate="xnnpack", op_profile=True)
+                          delegate="xnnpack", require_full_delegation=True)
     assert args == ["--graph=/data/local/tmp/bench/m.tflite", "--num_runs=1000", "--warmup_runs=100",
                     "--min_secs=0", "--warmup_min_secs=0", "--max_secs=100000", "--num_threads=1",
-                    "--use_xnnpack=true", "--enable_op_profiling=true"]
+                    "--use_xnnpack=true", "--require_full_delegation=true"]
     assert benchmark_command("/data/local/tmp/bench/benchmark_model", args[:2], "c0") == (
         "taskset c0 /data/local/tmp/bench/benchmark_model --graph=/data/local/tmp/bench/m.tflite --num_runs=1000")
 
 
-def test_fastest_cores_mask():
+def test_mask_from_real_core_ids():
     freqs = [1803000] * 4 + [2348000] * 2 + [2850000] * 2
-    assert fastest_cores_mask(freqs, 1) == ("80", [7])
     assert fastest_cores_mask(freqs, 2) == ("c0", [6, 7])
-    assert fastest_cores_mask(freqs, 4) == ("f0", [4, 5, 6, 7])
+    # cpu4 offline and gone from cpufreq: ids stay ids, nothing shifts
+    gaps = {0: 1803000, 1: 1803000, 2: 1803000, 3: 1803000, 5: 2348000, 6: 2850000, 7: 2850000}
+    assert fastest_cores_mask(gaps, 3, parse_cpu_list("0-3,5-7")) == ("e0", [5, 6, 7])
+    # cpu5 offline but still listed by cpufreq: it is not chosen
+    assert fastest_cores_mask(freqs, 4, parse_cpu_list("0-4,6-7")) == ("d8", [3, 4, 6, 7])
+
+
+def test_timeout_bound_from_the_probe():
+    probe = parse(real("imx8_nnapi_count1_warmup.txt"))  # first inference 11.4 s (NNAPI compiles), runs 3.8 ms
+    assert timed_timeout(probe, 1000, 100) == pytest.approx(60 + 2 * 0.013386 + 3 * 1100 * 11.403859)
+    quick = parse(DESKTOP_LOG)
+    assert timed_timeout(quick, 1000, 100) == pytest.approx(60 + 2 * 0.01275 + 3 * 1100 * 0.015765)  # the measured max
 
 
 # ------------------------------------------------------------------ real adb, no device
 
 
+@needs_adb
 def test_no_device_with_real_adb(tmp_path):
     env = {"ADB_SERVER_SOCKET": f"tcp:127.0.0.1:{free_port()}", "BENCH_BENCHMARK_MODEL": str(tmp_path / "bm")}
     try:
@@ -163,114 +298,248 @@ def binary(tmp_path):
     return path
 
 
+def model_file(tmp_path, precision="fp32") -> Artifact:
+    """A model file for the stand-in to receive (it never runs it); nothing measured on it is stored."""
+    path = tmp_path / f"m_{precision}.tflite"
+    path.write_bytes(b"TFL3" + os.urandom(3000))
+    return Artifact(path=path, format="tflite", precision=precision, model="m", resolution=224,
+                    sha256=content_hash(path), size_bytes=path.stat().st_size)
+
+
 @pytest.fixture
-def tflite_artifact(artifact_cache):
-    from bench.artifact import ensure_artifact
-    from exporters.registry import ExportRequest
-
-    return ensure_artifact(ExportRequest("mobileone_s0", 224, "tflite", "fp32"))
-
-
-def _with_env(standin, monkeypatch):
-    for k, v in standin.env.items():
-        monkeypatch.setenv(k, v)
+def standin_env(monkeypatch):
+    def use(standin):
+        for k, v in standin.env.items():
+            monkeypatch.setenv(k, v)
+    return use
 
 
-def test_devices_facts_and_serial_choice(monkeypatch):
+def measure(target, artifact, binary, protocol=None, threads=1, **options):
+    t = get_target(target)
+    opts = t.resolve_options({"benchmark_model": str(binary), "cooldown_s": 5, "retry_wait_s": 0.1, **options})
+    protocol = protocol or get_protocol("mnv4").with_overrides(runs=50, warmup=4, repeats=2)
+    return t.measure(artifact, protocol, threads=threads, options=opts, progress=lambda n: None)
+
+
+@needs_adb
+def test_devices_facts_and_serial_choice(standin_env):
     with StandIn([FakePhone("PX7A"), FakePhone("PX6B", model="Pixel 6")]) as s:
-        _with_env(s, monkeypatch)
+        standin_env(s)
         devices = list_devices()
         assert [(d.serial, d.state, d.model) for d in devices] == [("PX7A", "device", "Pixel 7"),
                                                                    ("PX6B", "device", "Pixel 6")]
         with pytest.raises(DeviceError, match="2 devices attached .* choose one with --serial"):
             choose_serial(None, devices, "pixel7")
         assert choose_serial("PX6B", devices, "pixel6") == "PX6B"
-        with pytest.raises(DeviceError, match="no device with serial NOPE"):
-            choose_serial("NOPE", devices, "pixel6")
 
 
-def test_measure_pushes_once_and_sends_exact_commands(monkeypatch, binary, tflite_artifact):
-    phone = FakePhone("PX7A", benchmark_output=GPU_LOG, thermal_statuses=[2, 0])
+@needs_adb
+@pytest.mark.parametrize("v2", [True, False])
+def test_shell_protocols_through_the_real_client(standin_env, v2):
+    phone = FakePhone("PX7A", shell_v2=v2)
     with StandIn([phone]) as s:
-        _with_env(s, monkeypatch)
-        target = get_target("pixel7")
-        protocol = get_protocol("mnv4").with_overrides(runs=50, warmup=4, repeats=2)
-        options = {"benchmark_model": str(binary), "delegate": "gpu", "cooldown_s": 5, "retry_wait_s": 0.1}
-        done = []
-        m = target.measure(tflite_artifact, protocol, threads=2, options=options, progress=done.append)
-        assert done == [50, 50] and len(m.repeat_summaries) == 2
-        assert m.repeat_summaries[0]["min"] == 113.737 and m.repeat_summaries[0]["count"] == 50
-        assert m.device["model"] == "Pixel 7" and m.device["soc"] == "Tensor G2" and m.device["affinity_cores"] == [6, 7]
-        assert m.extra["hygiene"][0]["thermal_status"] == 0 and m.extra["hygiene"][0]["cooldown_waited_s"] > 0
-        assert m.extra["hygiene"][0]["battery"]["level"] == 87
-        remote_model = f"/data/local/tmp/bench/{tflite_artifact.sha256[:16]}.tflite"
-        assert phone.benchmarks[0]["argv"] == ["/data/local/tmp/bench/benchmark_model", f"--graph={remote_model}",
-                                               "--num_runs=50", "--warmup_runs=4", "--min_secs=0",
-                                               "--warmup_min_secs=0", "--max_secs=100000", "--num_threads=2",
-                                               "--use_gpu=true", "--gpu_precision_loss_allowed=true"]
-        assert any(c.startswith("taskset c0 ") for c in phone.commands)
-        assert phone.files[remote_model] == Path(tflite_artifact.path).read_bytes()
-        assert sorted(phone.pushes) == sorted(["/data/local/tmp/bench/benchmark_model", remote_model])
+        standin_env(s)
+        adb = Adb("PX7A", retry_wait_s=0.1)
+        result = adb.run("getprop ro.product.model")
+        assert (result.stdout, result.rc, result.protocol) == ("Pixel 7\n", 0, "shell_v2" if v2 else "legacy")
+        missing = adb.run("frobnicate --now")
+        assert missing.rc == 127 and "frobnicate: not found" in (missing.stderr if v2 else missing.stdout)
+        services = [r for r in s.requests if "getprop" in r]
+        assert services[0].startswith("shell,v2,") == v2 and services[0].startswith("shell:") != v2
+
+
+@needs_adb
+def test_measure_pushes_once_and_sends_exactly_the_plan(standin_env, binary, tmp_path):
+    phone = FakePhone("PX7A", benchmark_output=GPU_LOG, core_max_khz={0: 1803000, 1: 1803000, 2: 1803000,
+                      3: 1803000, 5: 2348000, 6: 2850000, 7: 2850000}, online="0-3,5-7")
+    artifact = model_file(tmp_path)
+    with StandIn([phone]) as s:
+        standin_env(s)
+        target, protocol = get_target("pixel7"), get_protocol("mnv4").with_overrides(runs=50, warmup=4, repeats=2)
+        options = target.resolve_options({"benchmark_model": str(binary), "delegate": "gpu", "cooldown_s": 5,
+                                          "op_profile": True})
+        plan = target.plan(artifact, protocol, threads=3, options=options)
+        assert s.requests == []  # the dry run touched nothing
+        m = target.measure(artifact, protocol, threads=3, options=options, progress=lambda n: None)
+        shell = [shlex.split(ln)[4].replace("<mask>", "e0") for ln in plan if ln.startswith("adb ") and " shell " in ln]
+        assert phone.bodies == shell  # one source of argv: measure sent exactly the plan's shell lines
+        pushes = [shlex.split(ln)[5] for ln in plan if ln.startswith("adb ") and " push " in ln]
+        assert phone.pushes == pushes and phone.modes[pushes[0]] == "755"
+        assert m.device["affinity_cores"] == [5, 6, 7] and m.options["taskset_mask"] == "e0"
+        timed = [b for b in phone.benchmarks if b["flags"]["num_runs"] == "50" and b["flags"]["warmup_runs"] == "4"]
+        assert len(timed) == 2 and all("enable_op_profiling" not in b["flags"] for b in timed)
+        assert phone.benchmarks[0]["flags"]["num_runs"] == "1"  # the probe comes first
+        assert phone.benchmarks[-1]["flags"]["enable_op_profiling"] == "true"  # profiling is its own invocation
+        assert "not the latency" in m.extra["op_profile_run"]["note"] and len(m.repeat_summaries) == 2
+        assert m.options["shell_protocol"] == "shell_v2" and m.options["delegation"] == "complete"
         # A second measurement finds identical files on the phone and pushes nothing.
-        target.measure(tflite_artifact, protocol, threads=2, options=options, progress=lambda n: None)
+        target.measure(artifact, protocol, threads=3, options=options, progress=lambda n: None)
         assert len(phone.pushes) == 2
 
 
-def test_count_mismatch_is_refused(monkeypatch, binary, tflite_artifact):
+@needs_adb
+def test_fp16_on_xnnpack_forces_fp16_arithmetic(standin_env, binary, tmp_path):
+    phone = FakePhone("PX7A", benchmark_output=DESKTOP_LOG.replace("count=74", "count=50"))
+    with StandIn([phone]) as s:
+        standin_env(s)
+        m = measure("pixel7", model_file(tmp_path, "fp16"), binary)
+    assert all(b["flags"].get("xnnpack_force_fp16") == "true" for b in phone.benchmarks)
+    assert m.options["xnnpack_force_fp16"] and m.options["arithmetic"] == "fp16" and m.device["fp16_arithmetic"]
+
+
+@needs_adb
+@pytest.mark.parametrize("v2", [True, False])
+def test_run_that_printed_stats_then_failed_is_refused(standin_env, binary, tmp_path, v2):
+    output = GPU_LOG.split("Note: as t")[0] + "Benchmarking failed.\n"
+    phone = FakePhone("PX7A", benchmark_output=output, benchmark_rc=1, shell_v2=v2)
+    with StandIn([phone]) as s:
+        standin_env(s)
+        with pytest.raises(DeviceError, match=r"probe: benchmark_model failed \(exit code 1\): Benchmarking failed"):
+            measure("pixel7", model_file(tmp_path), binary)
+
+
+@needs_adb
+def test_delegate_error_line_reaches_the_user(standin_env, binary, tmp_path):
+    # the real GPU log up to the delegate, then the error the issue quotes (stderr on a shell_v2 phone)
+    output = GPU_LOG.split("INFO: Created TensorFlow Lite delegate for GPU.")[0] + (
+        "ERROR: Failed to apply GPU delegate.\nBenchmarking failed.\n")
+    phone = FakePhone("PX7A", benchmark_output=output, benchmark_rc=1)
+    with StandIn([phone]) as s:
+        standin_env(s)
+        with pytest.raises(DeviceError, match=r"exit code 1\): ERROR: Failed to apply GPU delegate"):
+            measure("pixel7", model_file(tmp_path), binary, delegate="gpu")
+
+
+@needs_adb
+def test_real_failed_log_exit_code_and_crash(standin_env, binary, tmp_path):
+    phone = FakePhone("PX7A", benchmark_output=real("xnnpack_delegate_failed.txt"), benchmark_rc=1)
+    crash = FakePhone("PX7B", benchmark_output=GPU_LOG.split("count=50")[0], benchmark_rc=139)
+    with StandIn([phone, crash]) as s:
+        standin_env(s)
+        with pytest.raises(DeviceError, match=r"exit code 1\): Failed to apply XNNPACK delegate"):
+            measure("pixel7", model_file(tmp_path), binary, serial="PX7A")
+        with pytest.raises(DeviceError, match=r"exit code 139\)"):
+            measure("pixel7", model_file(tmp_path), binary, serial="PX7B")
+
+
+@needs_adb
+def test_partial_delegation_is_recorded_and_full_delegation_can_be_required(standin_env, binary, tmp_path):
+    partial = GPU_LOG.replace("will be completely executed by the delegate.",
+                              "will be partially executed by the delegate w/ 3 delegate kernels.")
+    phone = FakePhone("PX7A", benchmark_output=partial)
+    with StandIn([phone]) as s:
+        standin_env(s)
+        m = measure("pixel7", model_file(tmp_path), binary, delegate="gpu", require_full_delegation=True)
+    assert m.options["delegation"] == "partial (3 delegate kernels, the rest on the CPU)"
+    assert m.extra["partially_delegated"] and m.options["require_full_delegation"]
+    assert all(b["flags"]["require_full_delegation"] == "true" for b in phone.benchmarks)
+
+
+@needs_adb
+def test_legacy_shell_phone_is_measured_with_the_marker(standin_env, binary, tmp_path):
+    phone = FakePhone("OLD1", model="Nexus 5", shell_v2=False, benchmark_output=GPU_LOG)
+    with StandIn([phone]) as s:
+        standin_env(s)
+        m = measure("android", model_file(tmp_path), binary)
+    assert m.options["shell_protocol"] == "legacy" and m.repeat_summaries[0]["min"] == 113.737
+    assert not any(r.startswith("shell,v2") for r in s.requests)
+
+
+@needs_adb
+def test_count_mismatch_is_refused(standin_env, binary, tmp_path):
     with StandIn([FakePhone("PX7A", benchmark_output=DESKTOP_LOG)]) as s:  # count=74 for 50 asked
-        _with_env(s, monkeypatch)
-        protocol = get_protocol("mobileone").with_overrides(runs=50, warmup=1)
+        standin_env(s)
         with pytest.raises(DeviceError, match="ran 74 runs, asked for 50"):
-            get_target("pixel7").measure(tflite_artifact, protocol, threads=1,
-                                         options={"benchmark_model": str(binary)}, progress=lambda n: None)
+            measure("pixel7", model_file(tmp_path), binary)
 
 
-def test_wrong_phone_for_target(monkeypatch, binary, tflite_artifact):
-    with StandIn([FakePhone("PX6B", model="Pixel 6", benchmark_output=GPU_LOG)]) as s:
-        _with_env(s, monkeypatch)
-        with pytest.raises(DeviceError, match="is a Pixel 6, not a Pixel 7"):
-            get_target("pixel7").measure(tflite_artifact, get_protocol("mobileone"), threads=1,
-                                         options={"benchmark_model": str(binary)}, progress=lambda n: None)
+@needs_adb
+@pytest.mark.parametrize("model", ["Pixel 7 Pro", "Pixel 7a", "Pixel 6"])
+def test_exact_phone_model_per_target(standin_env, binary, tmp_path, model):
+    phone = FakePhone("PX", model=model, benchmark_output=GPU_LOG)
+    with StandIn([phone]) as s:
+        standin_env(s)
+        with pytest.raises(DeviceError, match=f"is a {model}, not a Pixel 7"):
+            measure("pixel7", model_file(tmp_path), binary)
+    assert not phone.benchmarks and not phone.pushes
 
 
-def test_device_lost_mid_run_is_retried_once_then_clear_error(monkeypatch, binary, tflite_artifact):
+@needs_adb
+def test_command_timeout_is_one_error_not_a_rerun(standin_env):
+    phone = FakePhone("PX7A", sleep_s=4)
+    with StandIn([phone]) as s:
+        standin_env(s)
+        with pytest.raises(CommandTimeout, match="did not finish within 1 s; it was not re-run"):
+            Adb("PX7A", retry_wait_s=0.1).run("getprop ro.product.model", timeout=1)
+    assert phone.bodies == ["getprop ro.product.model"]
+
+
+@needs_adb
+def test_device_lost_mid_run_is_retried_once_then_clear_error(standin_env, binary, tmp_path):
     phone = FakePhone("PX7A", benchmark_output=GPU_LOG, lose_after_benchmarks=1)
     with StandIn([phone]) as s:
-        _with_env(s, monkeypatch)
-        protocol = get_protocol("mnv4").with_overrides(runs=50, warmup=4, repeats=3)
+        standin_env(s)
         with pytest.raises(DeviceLost, match="PX7A lost mid-run .*not found.*finished measurements are stored"):
-            get_target("pixel7").measure(tflite_artifact, protocol, threads=1,
-                                         options={"benchmark_model": str(binary), "retry_wait_s": 0.1},
-                                         progress=lambda n: None)
-        lost_at = next(i for i, r in enumerate(s.requests) if "benchmark_model" in r and i > 0)
+            measure("pixel7", model_file(tmp_path), binary)
+        lost_at = next(i for i, r in enumerate(s.requests) if "num_runs=50" in r)
         transports = [r for r in s.requests[lost_at:] if r.startswith("host:tport:serial:PX7A")]
-        assert len(transports) >= 2  # the retry asked again before giving up
+        assert len(transports) == 1  # retried once (the phone was gone), then the error
 
 
-def test_cli_keeps_finished_records_when_a_phone_is_lost(tmp_path, binary, tflite_artifact):
+# ------------------------------------------------------------------ the CLI, end to end
+
+
+@pytest.fixture(scope="module")
+def tflite_model(tmp_path_factory):
+    """One real small export for the CLI tests (resolution 64 keeps it quick)."""
+    from bench.artifact import ensure_artifact
+    from exporters.registry import ExportRequest
+
+    os.environ.setdefault("BENCH_CACHE", str(tmp_path_factory.mktemp("artifacts")))
+    return ensure_artifact(ExportRequest("mobileone_s0", 64, "tflite", "fp32")).path
+
+
+@needs_adb
+def test_cli_failed_run_is_not_stored(tmp_path, binary, tflite_model):
+    store = tmp_path / "s.sqlite"
+    output = GPU_LOG.split("Note: as t")[0] + "Benchmarking failed.\n"
+    with StandIn([FakePhone("PX7A", benchmark_output=output, benchmark_rc=1)]) as s:
+        result = run_bench("run", "--model", tflite_model, "--target", "pixel7", "--runs", "50", "--warmup", "4",
+                           "--benchmark-model", binary, "--store", store, env=s.env)
+        subprocess.run(["adb", "kill-server"], env={**os.environ, **s.env}, capture_output=True, timeout=30)
+    # (LiteRT itself prints an INFO line when the model file is described; the error is one line)
+    lines = [ln for ln in result.stderr.splitlines() if ln.startswith("bench: error:")]
+    assert result.returncode == 4 and len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "probe: benchmark_model failed (exit code 1): Benchmarking failed." in lines[0]
+    assert json.loads(run_bench("results", "--store", store, "--json").stdout or "[]") == []
+
+
+@needs_adb
+def test_cli_keeps_finished_records_when_a_phone_is_lost(tmp_path, binary, tflite_model):
     store = tmp_path / "s.sqlite"
     phone = FakePhone("PX7A", benchmark_output=GPU_LOG, lose_after_benchmarks=0)
     with StandIn([phone]) as s:
-        host = run_bench("run", "--model", "mobileone_s0", "--runs", "20", "--warmup", "2", "--store", store, env=s.env)
+        host = run_bench("run", "--model", tflite_model, "--target", "host-litert", "--runs", "20", "--warmup", "2",
+                         "--store", store, env=s.env)
         assert host.returncode == 0, host.stderr
-        lost = run_bench("run", "--model", "mobileone_s0", "--target", "pixel7", "--precision", "fp32", "--runs", "50",
+        lost = run_bench("run", "--model", tflite_model, "--target", "pixel7", "--runs", "50",
                          "--benchmark-model", binary, "--store", store, env=s.env)
+        subprocess.run(["adb", "kill-server"], env={**os.environ, **s.env}, capture_output=True, timeout=30)
     assert lost.returncode == 4 and "lost mid-run" in lost.stderr and "Traceback" not in lost.stderr
     listed = json.loads(run_bench("results", "--store", store, "--json").stdout)
-    assert [r["target"] for r in listed] == ["host"]
+    assert [r["target"] for r in listed] == ["host-litert"]
 
 
-def test_several_phones_get_one_worker_each(tmp_path, binary, tflite_artifact):
-    # Both phones are Pixel 6s asked to be pixel7s: each worker reads its phone's facts, then stops before any
-    # benchmark, so nothing a stand-in says can reach a record. What is checked: each phone was driven.
-    phones = [FakePhone("PX6A", model="Pixel 6", benchmark_output=GPU_LOG),
-              FakePhone("PX6B", model="Pixel 6", benchmark_output=GPU_LOG)]
-    store = tmp_path / "s.sqlite"
-    with StandIn(phones) as s:
-        result = run_bench("run", "--model", "mobileone_s0", "--target", "pixel7", "--precision", "fp32",
-                           "--serial", "PX6A", "--serial", "PX6B", "--runs", "50", "--benchmark-model", binary,
-                           "--store", store, env=s.env)
-    assert result.returncode == 4 and "not a Pixel 7" in result.stderr, result.stderr
-    assert all(any(c.startswith("getprop ro.product.model") for c in p.commands) for p in phones), (
-        result.stderr, [p.commands for p in phones], s.requests)
-    assert not any(p.benchmarks for p in phones)
+def test_cli_dry_run_prints_the_adb_commands(tmp_path, binary, tflite_model):
+    env = {"ADB_SERVER_SOCKET": f"tcp:127.0.0.1:{free_port()}"}  # nothing listens: a dry run must not need adb
+    result = run_bench("run", "--model", tflite_model, "--target", "pixel7", "--dry-run", "--op-profile",
+                       "--benchmark-model", binary, "--serial", "PX7A", env=env)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert f"adb -s PX7A push {binary} /data/local/tmp/bench/benchmark_model" in lines
+    timed = [ln for ln in lines if "--num_runs=1000" in ln]
+    assert timed == [f"adb -s PX7A shell 'taskset <mask> /data/local/tmp/bench/benchmark_model "
+                     f"--graph=/data/local/tmp/bench/{content_hash(Path(tflite_model))[:16]}.tflite --num_runs=1000 "
+                     "--warmup_runs=100 --min_secs=0 --warmup_min_secs=0 --max_secs=100000 --num_threads=1 "
+                     "--use_xnnpack=true'"]
+    assert any("--enable_op_profiling=true" in ln for ln in lines)
