@@ -9,7 +9,9 @@ from bench.core.options import Option
 from bench.core.registry import Registry
 
 TARGETS: Registry["Target"] = Registry(
-    "target", modules=("devices.host", "devices.android.target", "devices.ios"), hint="bench targets"
+    "target",
+    modules=("devices.host", "devices.android.target", "devices.ios", "devices.aihub.target", "devices.arm64_emu.target"),
+    hint="bench targets",
 )
 
 
@@ -53,6 +55,10 @@ class Target:
         (xcodegen/xcodebuild/devicectl for iOS, adb for Android). No side effects. In-process targets say what they
         would do in one line."""
         return [f"# in this process: {self.runtime} runs {artifact.path} ({protocol.warmup} warm-up, {protocol.repeats} x {protocol.runs} timed runs, {threads} thread(s))"]
+
+    def interrupted(self) -> list[str]:
+        """After Ctrl-C: lines telling the user what is still under way elsewhere (e.g. farm jobs to collect)."""
+        return []
 
     def measure(self, artifact, protocol, *, threads: int, options: dict, progress: ProgressFn) -> Measurement:
         raise NotImplementedError

@@ -177,3 +177,29 @@ def test_artifact_cache_defaults_to_the_user_cache_dir(monkeypatch, tmp_path):
     assert cache_root() == tmp_path / "xdg" / "mobile-latency-bench" / "artifacts"
     monkeypatch.setenv("BENCH_CACHE", str(tmp_path / "mine"))
     assert cache_root() == tmp_path / "mine"
+
+
+def test_dry_run_prints_the_plan_and_touches_nothing(tmp_path):
+    cache = tmp_path / "cache"
+    result = run_bench("run", "--model", "mobileone_s0", "--target", "host-litert", "--precision", "int8",
+                       "--dry-run", "--store", tmp_path / "s.sqlite", env={"BENCH_CACHE": str(cache)})
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert lines[0] == "# mobileone_s0 on host-litert (tflite/int8, mobileone)"
+    assert lines[1].startswith("# export mobileone_s0 to tflite/int8 -> ") and str(cache) in lines[1]
+    assert "1000 timed runs" in lines[2]
+    assert not (tmp_path / "s.sqlite").exists() and not cache.exists()
+
+
+def test_fan_out_gives_one_job_per_device():
+    from bench.pipeline import RunSpec, prepare
+    from bench.pipeline.spec import _fan_out
+
+    class TwoPhones:
+        fan_out = "serial"
+
+    assert _fan_out(TwoPhones(), {"serial": ["A", "B", "A"], "delegate": "gpu"}) == [
+        {"serial": "A", "delegate": "gpu"}, {"serial": "B", "delegate": "gpu"}]
+    assert _fan_out(TwoPhones(), {"serial": []}) == [{}]
+    [job] = prepare(RunSpec(model="mobileone_s0", target="host"))
+    assert job.worker is None and job.target.name == "host" and (job.format, job.precision) == ("onnx", "fp32")

@@ -1,4 +1,4 @@
-"""`bench import ...`: store measurements taken elsewhere (a benchmark_model log, an iOS result JSON)."""
+"""`bench import ...`: store measurements taken elsewhere (a benchmark_model log, an iOS result, an AI Hub job)."""
 
 from __future__ import annotations
 
@@ -10,16 +10,13 @@ import typer
 from bench.commands import ui
 
 
-def _store_and_show(record, store, as_json: bool, shown=None) -> None:
+def _store_and_show(record, store, as_json: bool) -> None:
     from bench.output import write
     from bench.store import Store
 
     with Store(store) as s:
         s.add(record)
-    if as_json:
-        ui.print_json(shown if shown is not None else record.summary())
-    else:
-        ui.write_out(write("table", [record]))
+    ui.write_out(write("json", [record]) if as_json else write("table", [record]))
 
 
 def benchmark_model(
@@ -29,28 +26,50 @@ def benchmark_model(
     protocol: str = typer.Option("mobileone", help="mobileone (min of the runs) or mnv4 (median of means)."),
     precision: str = typer.Option("fp32", help="Precision of the model that was run."),
     resolution: int = typer.Option(224),
+    run: Optional[int] = typer.Option(None, "--run", help="Which run of a log that holds several (1-based); without it such a log is refused with the count."),
     store: Optional[Path] = typer.Option(None),
     as_json: bool = typer.Option(False, "--json"),
 ):
-    """Store a benchmark_model log measured elsewhere."""
-    from bench.importers import import_benchmark_log
+    """Store a benchmark_model log measured elsewhere (what the log says: threads, delegate, delegation)."""
+    from devices.android.importer import import_benchmark_log
 
-    record, parsed = import_benchmark_log(logfile, model=model, target=target, protocol=protocol,
-                                          precision=precision, resolution=resolution)
-    _store_and_show(record, store, as_json, {**parsed.to_json(), "id": record.id, "latency_ms": record.latency_ms})
+    record = import_benchmark_log(logfile, model=model, target=target, protocol=protocol, precision=precision,
+                                  resolution=resolution, run=run)
+    _store_and_show(record, store, as_json)
 
 
 def ios_result(
     result_file: Path = typer.Argument(..., help="A result JSON written by the iOS app."),
     model: str = typer.Option(..., "--model", "-m"),
     target: str = typer.Option(..., "--target", "-t"),
-    protocol: str = typer.Option("mobileone"),
+    protocol: Optional[str] = typer.Option(None, help="Store under this protocol (default: the one the app ran; another is recomputed from the raw samples)."),
     resolution: int = typer.Option(224),
     store: Optional[Path] = typer.Option(None),
     as_json: bool = typer.Option(False, "--json"),
 ):
     """Store a result JSON copied off an iPhone by hand."""
-    from bench.importers import import_ios_result
+    from devices.ios_result import import_ios_result
 
-    record = import_ios_result(result_file, model=model, target=target, protocol=protocol, resolution=resolution)
+    record, note = import_ios_result(result_file, model=model, target=target, protocol=protocol, resolution=resolution)
+    if note:
+        ui.notify(note)
+    _store_and_show(record, store, as_json)
+
+
+def aihub(
+    job_id: str = typer.Argument(..., help="An AI Hub profile job id (printed by `bench run --target aihub`, or any job)."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="Name to store it under (default: from the job name)."),
+    precision: Optional[str] = typer.Option(None, "--precision", "-p"),
+    target: Optional[str] = typer.Option(None, "--target", "-t", help="aihub or a shortcut (default: by the device)."),
+    protocol: str = typer.Option("mobileone"),
+    allow_partial: bool = typer.Option(False, help="Store a run only partly placed on the requested compute unit."),
+    client_profile: Optional[str] = typer.Option(None, help="qai-hub client profile (~/.qai_hub/NAME.ini)."),
+    store: Optional[Path] = typer.Option(None),
+    as_json: bool = typer.Option(False, "--json"),
+):
+    """Collect an AI Hub profile job (one interrupted by Ctrl-C, or run outside bench) into the store."""
+    from devices.aihub.importer import import_job
+
+    record = import_job(job_id, model=model, precision=precision, target=target, protocol=protocol,
+                        allow_partial=allow_partial, client_profile=client_profile)
     _store_and_show(record, store, as_json)

@@ -34,10 +34,20 @@ def models(
 
 def targets(
     show_options: bool = typer.Option(False, "--options", help="Also list each target's own flags for `bench run`."),
+    aihub: bool = typer.Option(False, "--aihub", help="List the Qualcomm AI Hub devices this account can use."),
+    client_profile: Optional[str] = typer.Option(None, help="With --aihub: qai-hub client profile (~/.qai_hub/NAME.ini)."),
     as_json: bool = typer.Option(False, "--json"),
 ):
     """List targets, the formats/precisions each runs, and the options each takes."""
     from devices import list_targets
+
+    if aihub:
+        from devices.aihub.client import list_devices
+
+        rows = list_devices(client_profile)
+        ui.print_json(rows) if as_json else _table("AI Hub devices", [
+            {k: ", ".join(v) if isinstance(v, list) else v for k, v in row.items()} for row in rows])
+        return
 
     rows = [{"name": t.name, "aliases": list(t.aliases), "kind": t.kind, "runtime": t.runtime, "runs": t.pairs(),
              "options": [o.flag for o in t.options], "description": t.description} for t in list_targets()]

@@ -36,11 +36,17 @@ def _ms(value) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
+def partly_delegated(r) -> bool:
+    """Android's partial delegation or AI Hub's partial placement: never shown as the accelerator's own number."""
+    extra = r.extra or {}
+    return bool(extra.get("partially_delegated")) or (extra.get("placement") or {}).get("status") in ("partial", "unknown")
+
+
 def _figure(r) -> str:
     """The protocol's statistic in its own unit: counting targets give exact integers, never milliseconds."""
     if getattr(r, "unit", "ms") != "ms":
         return "-" if r.count is None else f"{r.count:,} {r.unit}"
-    return _ms(r.latency_ms)
+    return _ms(r.latency_ms) + (" (partial)" if partly_delegated(r) else "")
 
 
 @register_writer

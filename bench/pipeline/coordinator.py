@@ -104,6 +104,17 @@ def run_cells(cells: list[Cell], store_path, hooks: Hooks | None = None, *, skip
                 outcome.measured.append(record)
                 hooks.finished(cell, record)
 
+    try:
+        _run_groups(worker, groups, hooks)
+    except KeyboardInterrupt:  # farm jobs and the like keep running elsewhere: say how to collect them
+        for target in {id(c.job.target): c.job.target for c in cells}.values():
+            for line in target.interrupted():
+                hooks.notify(line)
+        raise
+    return outcome
+
+
+def _run_groups(worker, groups: dict, hooks: Hooks) -> None:
     if len(groups) <= 1:
         for group in groups.values():
             worker(group)
@@ -115,7 +126,6 @@ def run_cells(cells: list[Cell], store_path, hooks: Hooks | None = None, *, skip
             if len(errors) > 1:
                 hooks.notify(f"{len(errors)} workers failed: " + "; ".join(str(e) for e in errors))
             raise errors[0]
-    return outcome
 
 
 def plan_cells(cells: list[Cell]) -> list[str]:

@@ -12,6 +12,7 @@ def build_record(artifact: Artifact, target, protocol: Protocol, measurement, th
                  requested_options: dict | None = None) -> Record:
     from devices.hostinfo import git_commit, host_facts
 
+    method = measurement.extra.get("method") or {}
     record = Record(
         model=artifact.model,
         resolution=artifact.resolution,
@@ -22,9 +23,10 @@ def build_record(artifact: Artifact, target, protocol: Protocol, measurement, th
         runtime_version=measurement.runtime_version,
         threads=threads,
         protocol=protocol.name,
-        warmup=protocol.warmup,
-        runs=protocol.runs,
-        repeats=protocol.repeats,
+        # A target that chooses its own counts (a device farm) says what it really ran; the record keeps that.
+        warmup=method.get("warmup", protocol.warmup),
+        runs=method.get("runs", protocol.runs),
+        repeats=method.get("repeats", protocol.repeats),
         params=artifact.params,
         macs=artifact.macs,
         input_kind=artifact.input_kind,

@@ -111,6 +111,9 @@ class AIHubTarget(Target):
             raise UnsupportedFormat(f"AI Hub profiles .tflite (TFLite) and .onnx (ONNX Runtime) models, not {fmt}")
         self.device_name(options)
 
+    def interrupted(self) -> list[str]:
+        return pending_jobs()
+
     def preflight(self, options: dict) -> None:
         given = options.get("device")
         names = [given] if isinstance(given, str) else list(given or []) or [self.device_name(options)]
