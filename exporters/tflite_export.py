@@ -32,9 +32,11 @@ _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 def make_interpreter(path, threads: int = 1):
     from ai_edge_litert.interpreter import Interpreter
 
-    # XNNPACK is LiteRT's default CPU delegate; num_threads sets both it and the reference kernels.
-    interpreter = Interpreter(model_path=str(path), num_threads=threads)
-    interpreter.allocate_tensors()
+    # XNNPACK is LiteRT's default CPU delegate; num_threads sets both it and the reference kernels. Its native
+    # "INFO: Created TensorFlow Lite XNNPACK delegate" line goes to the debug log, not the user's terminal.
+    with converter_output_captured():
+        interpreter = Interpreter(model_path=str(path), num_threads=threads)
+        interpreter.allocate_tensors()
     return interpreter
 
 

@@ -14,9 +14,16 @@ def _interpreter(path: Path):
         from ai_edge_litert.interpreter import Interpreter
     except ImportError as exc:  # pragma: no cover - the tflite extra is missing
         raise ArtifactError(f"reading {path.name} needs ai-edge-litert ({exc}); pip install '.[tflite]'") from None
+    from ai_edge_litert.interpreter import OpResolverType
+
+    from exporters.quiet import converter_output_captured
+
     try:
-        interpreter = Interpreter(model_path=str(path))
-        interpreter.allocate_tensors()
+        # Reading the graph needs no delegate; without XNNPACK LiteRT also prints no "Created ... delegate" line.
+        with converter_output_captured():
+            interpreter = Interpreter(model_path=str(path),
+                                      experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+            interpreter.allocate_tensors()
         return interpreter
     except (ValueError, RuntimeError) as exc:
         raise ArtifactError(f"{path} is not a valid TFLite model: {str(exc).strip().splitlines()[0][:200]}") from None
