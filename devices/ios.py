@@ -216,15 +216,14 @@ class IosTarget(Target):
             run = MacRun(udid=device["udid"], team=team, bundle_id=bundle_id, work=work, package=str(artifact.path),
                          config=app_config(Path(artifact.path).name, protocol, options.get("compute_units", "all")))
             Path(work, CONFIG_NAME).write_text(json.dumps(run.config, sort_keys=True))
-            record = self._run_app(run, artifact, protocol, options)
+            measurement = self._run_app(run, options)
         progress(protocol.runs * protocol.repeats)
-        facts = {**record.device, **{k: device[k] for k in ("udid", "marketing_name", "product_type", "os")},
-                 "xcode": xcode, "compute_units": options.get("compute_units", "all")}
-        return Measurement(runtime="coreml", runtime_version=record.runtime_version, samples_ns=record.samples_ns,
-                           device=facts, options=record.options, extra=record.extra)
+        measurement.device.update({**{k: device[k] for k in ("udid", "marketing_name", "product_type", "os")},
+                                   "xcode": xcode, "compute_units": options.get("compute_units", "all")})
+        return measurement
 
-    def _run_app(self, run: MacRun, artifact, protocol, options):
-        from devices.ios_result import record_from_result
+    def _run_app(self, run: MacRun, options: dict) -> Measurement:
+        from devices.ios_result import measurement_from_result
 
         for step in mac_steps(run, options.get("launch_timeout_s", 3600.0)):
             out = run_step(step)
@@ -233,14 +232,13 @@ class IosTarget(Target):
         result = Path(run.work, RESULT_NAME)
         if not result.is_file():
             raise DeviceError(f"devicectl copied no Documents/{RESULT_NAME} off {run.udid}")
-        record = record_from_result(result.read_text(), model=artifact.model, target=self.name,
-                                    protocol=protocol.name, source=f"{run.udid}:Documents/{RESULT_NAME}")
-        ran = (record.extra.get("app_compute_units"), record.warmup, record.runs, record.repeats)
+        measurement, facts = measurement_from_result(result.read_text(), source=f"{run.udid}:Documents/{RESULT_NAME}")
+        ran = (facts["compute_units"], facts["warmup"], facts["runs"], facts["rounds"])
         asked = (run.config["compute_units"], run.config["warmup"], run.config["runs"], run.config["rounds"])
         if ran != asked:  # e.g. a result left by an older app build: never store it as this run
             raise DeviceError(f"the app's result is not this run's (compute units, warm-up, runs, rounds: {ran}, "
                               f"asked {asked}); update the app and run again")
-        return record
+        return measurement
 
 
 def check_console(console: str, udid: str) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bench import __version__
 from bench.core.errors import InputDataError
+from bench.core.measurement import Measurement
 from bench.core.protocols import PROTOCOLS, get_protocol
 from bench.core.record import Record, derive_statistics
 
@@ -109,31 +110,35 @@ def _parse(text: str, source: str) -> dict:
     return validate_result(data, source)
 
 
-def record_from_result(text: str, *, model: str, target: str, protocol: str | None = None, resolution: int = 224,
-                       source: str = "result JSON", artifact=None) -> Record:
-    """A validated result as a record; `protocol` None means the protocol the app ran."""
+def measurement_from_result(text: str, *, source: str = "result JSON") -> tuple[Measurement, dict]:
+    """A validated result as the Measurement a run hands back (the one shape both `measure` and the import use),
+    and the result's counts (protocol, warmup, runs, rounds, compute units) as the app ran them."""
     data = _parse(text, source)
-    chosen = get_protocol(protocol or data["protocol"])
-    from devices.hostinfo import host_facts
-
-    record = Record(
-        model=model, resolution=resolution, format="coreml", precision="fp16", target=target, runtime="coreml",
-        runtime_version=f"{data['device']['system_name']} {data['device']['system_version']}", threads=0,
-        protocol=chosen.name, warmup=data["warmup"], runs=data["runs"], repeats=data["rounds"],
+    ran = {k: data[k] for k in ("protocol", "warmup", "runs", "rounds", "compute_units")}
+    measurement = Measurement(
+        runtime="coreml", runtime_version=f"{data['device']['system_name']} {data['device']['system_version']}",
         samples_ns=data["samples_ns"], device=dict(data["device"]),
         options={"compute_units": COMPUTE_UNITS[data["compute_units"]]},
-        host=host_facts(), bench_version=__version__,
         extra={"compile_s": data.get("compile_s"), "load_s": data["load_s"],
                "first_prediction_ms": data["first_prediction_ms"], "thermal_state_start": data["thermal_state_start"],
                "thermal_state_end": data["thermal_state_end"], "started_at": data["started_at"],
                "app_version": data.get("app_version"), "app_protocol": data["protocol"],
                "app_compute_units": data["compute_units"], "app_summary": data.get("summary")},
     )
-    if artifact is not None:
-        record.params, record.macs = artifact.params, artifact.macs
-        record.artifact_path, record.artifact_hash = str(artifact.path), artifact.sha256
-        record.artifact_bytes, record.export_s = artifact.size_bytes, artifact.export_s
-        record.parity, record.artifact_facts, record.input_kind = artifact.parity, artifact.facts, artifact.input_kind
+    return measurement, ran
+
+
+def record_from_result(text: str, *, model: str, target: str, protocol: str | None = None, resolution: int = 224,
+                       source: str = "result JSON") -> Record:
+    """An imported result as a record (no artifact, no host: it was measured elsewhere); `protocol` None means the
+    protocol the app ran, another one is recomputed from the raw samples."""
+    m, ran = measurement_from_result(text, source=source)
+    record = Record(
+        model=model, resolution=resolution, format="coreml", precision="fp16", target=target, runtime=m.runtime,
+        runtime_version=m.runtime_version, threads=0, protocol=get_protocol(protocol or ran["protocol"]).name,
+        warmup=ran["warmup"], runs=ran["runs"], repeats=ran["rounds"], samples_ns=m.samples_ns, device=m.device,
+        options=m.options, bench_version=__version__, extra={**m.extra, "imported": True},
+    )
     return derive_statistics(record)
 
 
