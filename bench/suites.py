@@ -23,7 +23,11 @@ class Cell:
 CI_MODELS = ("mobileone_s0", "mobilenetv4_conv_small")
 CI_PLACES = (("host", "onnx", "fp32"), ("host-litert", "tflite", "fp32"), ("host-litert", "tflite", "int8"))
 
-FIXED_SUITES = {"ci": [Cell(m, t, f, p) for m in CI_MODELS for t, f, p in CI_PLACES]}
+# Emulated ARM64 counts (deterministic, so CI gates on them): one small model, fp32 and int8, about a minute each.
+CI_EMULATED = (("mobileone_s0", "arm64-emu", "tflite", "fp32"), ("mobileone_s0", "arm64-emu", "tflite", "int8"))
+
+FIXED_SUITES = {"ci": [Cell(m, t, f, p) for m in CI_MODELS for t, f, p in CI_PLACES]
+                      + [Cell(*place) for place in CI_EMULATED]}
 
 # Ablation suites report latency relative to this member.
 REFERENCE_MODEL = {"mobileone-activations": "ablation_relu", "mobileone-blocks": "ablation_relu"}

@@ -70,3 +70,15 @@ def test_paired_rounds_follow_drift_together():
     slow = paired_rounds(a, b_slow)
     assert same.verdict == NO_CHANGE and same.ci_low <= 1 <= same.ci_high
     assert slow.verdict == SLOWER and slow.ci_low > 1.05 and abs(slow.ratio - 1.08) < 0.02
+
+
+def test_counts_decide_on_the_plain_threshold():
+    from bench.regression.decision import DEFAULT_COUNT_THRESHOLD, compare_counts
+
+    assert DEFAULT_COUNT_THRESHOLD == 0.005
+    assert compare_counts(100_000_000, 100_600_000).verdict == SLOWER
+    assert compare_counts(100_000_000, 99_400_000).verdict == FASTER
+    assert compare_counts(100_000_000, 100_400_000).verdict == NO_CHANGE
+    assert compare_counts(100_000_000, 100_600_000, threshold=0.01).verdict == NO_CHANGE
+    d = compare_counts(40_000_000, 40_000_001)
+    assert d.p_value is None and d.ratio > 1 and d.verdict == NO_CHANGE

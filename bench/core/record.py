@@ -106,8 +106,40 @@ def settings_key(artifact_hash, target, threads, protocol, warmup, runs, repeats
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:32]
 
 
+COUNT_TOLERANCE = 1e-4  # counts of one artifact on one set-up agree to 0.01%; a wider spread is not a count
+
+
+def is_counting(record: Record) -> bool:
+    return record.unit != "ms"
+
+
+def figure(record: Record) -> float | None:
+    """The record's statistic in its own unit: milliseconds for a timing, the count for a counting record.
+    Ratios between records (ablation suites, reports) use this, and only between records of one unit."""
+    return record.latency_ms if record.unit == "ms" else record.count
+
+
+def derive_count_statistics(record: Record) -> Record:
+    """A count is deterministic: the first counted inference is the figure, the others only check that.
+    Times stay None, so a count is never read as milliseconds."""
+    if not record.counts:
+        raise ValueError(f"counting record of {record.model} has no counts")
+    counts = [int(c) for c in record.counts]
+    record.count = counts[0]
+    record.latency_ms = record.min_ms = record.mean_ms = record.median_ms = record.max_ms = record.stddev_ms = None
+    record.n_samples = len(counts)
+    spread = (max(counts) - min(counts)) / min(counts) if min(counts) else 0.0
+    record.protocol_extra = {"statistic": f"{record.unit} of the first counted inference", "unit": record.unit,
+                             "relative_spread": spread, "deterministic": spread <= COUNT_TOLERANCE,
+                             "min": min(counts), "max": max(counts)}
+    return record
+
+
 def derive_statistics(record: Record) -> Record:
-    """Fill the statistic and descriptive figures from the raw samples (or per-repeat summaries)."""
+    """Fill the statistic and descriptive figures from the raw samples (or per-repeat summaries), or from the
+    exact counts of a counting record."""
+    if is_counting(record):
+        return derive_count_statistics(record)
     protocol = get_protocol(record.protocol)
     if record.samples_ns:
         repeats_ms = [np.asarray(r, dtype=float) / NS_PER_MS for r in record.samples_ns]

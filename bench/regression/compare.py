@@ -1,4 +1,7 @@
-"""`bench compare`: match two sets of records and decide, per row, slower / faster / no change / not comparable."""
+"""`bench compare`: match two sets of records and decide, per row, slower / faster / no change / not comparable.
+
+Timed rows decide on milliseconds (U test on raw samples); counting rows (arm64-emu, unit "instructions") decide on
+exact counts by a plain threshold, and are shown with their unit, never as milliseconds."""
 
 from __future__ import annotations
 
@@ -9,7 +12,8 @@ from xml.sax.saxutils import quoteattr
 
 import numpy as np
 
-from bench.regression.decision import NOT_COMPARABLE, SLOWER, Decision, compare_samples
+from bench.regression.decision import (DEFAULT_COUNT_THRESHOLD, NOT_COMPARABLE, SLOWER, Decision, compare_counts,
+                                       compare_samples)
 from bench.core.errors import InputDataError
 from bench.core.record import NS_PER_MS, Record
 
@@ -32,6 +36,9 @@ class Row:
     test: str = ""
     reason: str = ""
     extra: dict = field(default_factory=dict)
+    unit: str = "ms"  # "instructions" for a counting row: then baseline_count/current_count hold the figures
+    baseline_count: int | None = None
+    current_count: int | None = None
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -68,11 +75,15 @@ def _records_from_json(path: Path, text: str) -> list[Record]:
         raise InputDataError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno})") from None
     records = []
     for i, item in enumerate(items):
-        missing = [k for k in (*MATCH_KEY, "latency_ms") if k not in item]
+        missing = [k for k in (*MATCH_KEY, _figure_field(item)) if k not in item]
         if missing:
             raise InputDataError(f"{path}: record {i} lacks {', '.join(missing)}")
         records.append(Record.from_dict({**_defaults(), **item}))
     return records
+
+
+def _figure_field(item: dict) -> str:
+    return "latency_ms" if item.get("unit", "ms") == "ms" else "count"
 
 
 def _defaults() -> dict:
@@ -86,7 +97,7 @@ def _records_from_csv(path: Path) -> list[Record]:
         frame = pd.read_csv(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise InputDataError(f"{path} is not a readable CSV ({str(exc).splitlines()[0]})") from None
-    missing = [k for k in (*MATCH_KEY, "latency_ms") if k not in frame.columns]
+    missing = [k for k in (*MATCH_KEY, "latency_ms") if k not in frame.columns and not (k == "latency_ms" and "count" in frame.columns)]
     if missing:
         raise InputDataError(
             f"{path}: CSV lacks columns {', '.join(missing)}; expected a CSV written by `bench results --csv`"
@@ -100,6 +111,10 @@ def _records_from_csv(path: Path) -> list[Record]:
             samples = [[int(round(float(x) * NS_PER_MS)) for x in d["samples_ms"].split(";")]]
         base = {k: d[k] for k in d if "." not in k and k != "samples_ms"}
         base["resolution"] = int(base["resolution"])
+        if isinstance(base.get("counts"), str):  # flat_row writes lists as JSON
+            base["counts"] = json.loads(base["counts"])
+        if base.get("count") is not None:
+            base["count"] = int(base["count"])
         for key in ("parity", "artifact_facts", "options", "host", "protocol_extra", "extra"):
             base.pop(key, None)
         records.append(Record.from_dict({**_defaults(), **base, "device": device, "samples_ns": samples}))
@@ -126,7 +141,21 @@ def _incomparable(a: Record, b: Record) -> str:
         reasons.append(f"different runtime version ({a.runtime} {a.runtime_version} vs {b.runtime_version})")
     if a.threads and b.threads and int(a.threads) != int(b.threads):
         reasons.append(f"different threads ({a.threads} vs {b.threads})")
+    if a.unit != b.unit:
+        reasons.append(f"different units ({a.unit} vs {b.unit})")
+    elif a.unit != "ms":
+        reasons.extend(_different_setup(a, b))
     return "; ".join(reasons)
+
+
+def _different_setup(a: Record, b: Record) -> list[str]:
+    """Counts are exact only within one set-up (emulator, plugin, guest Python, runtime builds)."""
+    setup_a, setup_b = a.device.get("setup") or {}, b.device.get("setup") or {}
+    differing = sorted(k for k in set(setup_a) | set(setup_b) if setup_a.get(k) != setup_b.get(k))
+    if not differing:
+        return []
+    shown = ", ".join(f"{k} {setup_a.get(k)} vs {setup_b.get(k)}" for k in differing[:3])
+    return [f"different set-up ({shown})"]
 
 
 def _pooled_ms(r: Record):
@@ -135,28 +164,43 @@ def _pooled_ms(r: Record):
     return np.concatenate([np.asarray(x, dtype=float) for x in r.samples_ns]) / NS_PER_MS
 
 
-def compare_records(baseline: list[Record], current: list[Record], *, threshold: float, alpha: float) -> list[Row]:
+def _figures(b: Record | None, c: Record | None) -> dict:
+    unit = (b or c).unit
+    return {"baseline_ms": b and b.latency_ms, "current_ms": c and c.latency_ms, "unit": unit,
+            "baseline_count": b and b.count, "current_count": c and c.count}
+
+
+def _decide(b: Record, c: Record, threshold: float, alpha: float, count_threshold: float) -> Decision:
+    if b.unit != "ms" and b.unit == c.unit:
+        return compare_counts(b.count, c.count, threshold=count_threshold)
+    if b.unit != c.unit:
+        return Decision(float("nan"), None, NOT_COMPARABLE, "")
+    return compare_samples(b.latency_ms, c.latency_ms, _pooled_ms(b), _pooled_ms(c), threshold=threshold, alpha=alpha)
+
+
+def compare_records(baseline: list[Record], current: list[Record], *, threshold: float, alpha: float,
+                    count_threshold: float = DEFAULT_COUNT_THRESHOLD) -> list[Row]:
     base, cur = _latest(baseline), _latest(current)
     rows = []
     for key in sorted(set(base) | set(cur), key=lambda k: tuple(str(x) for x in k)):
         b, c = base.get(key), cur.get(key)
         ident = dict(zip(MATCH_KEY, key))
         if b is None or c is None:
-            rows.append(Row(**ident, baseline_ms=b and b.latency_ms, current_ms=c and c.latency_ms, ratio=None,
-                            p_value=None, verdict=NOT_COMPARABLE,
+            rows.append(Row(**ident, **_figures(b, c), ratio=None, p_value=None, verdict=NOT_COMPARABLE,
                             reason="only in baseline" if c is None else "only in current"))
             continue
-        decision: Decision = compare_samples(b.latency_ms, c.latency_ms, _pooled_ms(b), _pooled_ms(c),
-                                             threshold=threshold, alpha=alpha)
+        decision = _decide(b, c, threshold, alpha, count_threshold)
         reason = _incomparable(b, c)
-        rows.append(Row(**ident, baseline_ms=b.latency_ms, current_ms=c.latency_ms, ratio=decision.ratio,
-                        p_value=decision.p_value, verdict=NOT_COMPARABLE if reason else decision.verdict,
-                        test=decision.test, reason=reason))
+        ratio = None if decision.ratio != decision.ratio else decision.ratio  # NaN: units differ
+        rows.append(Row(**ident, **_figures(b, c), ratio=ratio, p_value=decision.p_value,
+                        verdict=NOT_COMPARABLE if reason else decision.verdict, test=decision.test, reason=reason))
     return rows
 
 
-def any_slower(rows: list[Row]) -> bool:
-    return any(r.verdict == SLOWER for r in rows)
+def any_slower(rows: list[Row], *, units: tuple[str, ...] | None = None) -> bool:
+    """Any row slower; with `units`, only rows measured in those units count (e.g. ("instructions",) gates CI on
+    the emulated-ARM counts while timed host rows stay report-only)."""
+    return any(r.verdict == SLOWER and (units is None or r.unit in units) for r in rows)
 
 
 _ICON = {"slower": ":red_circle: slower", "faster": ":green_circle: faster", "no change": "no change",
@@ -167,7 +211,7 @@ def markdown(rows: list[Row], title: str = "Latency comparison", note: str = "")
     lines = [f"### {title}", ""]
     if note:
         lines += [note, ""]
-    lines += ["| model | res | target | format | protocol | baseline ms | current ms | change | p | verdict |",
+    lines += ["| model | res | target | format | protocol | baseline | current | change | p | verdict |",
               "|---|---:|---|---|---|---:|---:|---:|---:|---|"]
     for r in rows:
         change = "-" if r.ratio is None else f"{100 * (r.ratio - 1):+.1f}%"
@@ -175,7 +219,8 @@ def markdown(rows: list[Row], title: str = "Latency comparison", note: str = "")
         verdict = _ICON.get(r.verdict, r.verdict) + (f" ({r.reason})" if r.reason else "")
         lines.append(
             f"| {r.model} | {r.resolution} | {r.target} | {r.format}/{r.precision} | {r.protocol} | "
-            f"{_fmt(r.baseline_ms)} | {_fmt(r.current_ms)} | {change} | {p} | {verdict} |"
+            f"{_shown(r, r.baseline_ms, r.baseline_count)} | {_shown(r, r.current_ms, r.current_count)} | "
+            f"{change} | {p} | {verdict} |"
         )
     slower = sum(r.verdict == SLOWER for r in rows)
     lines += ["", f"{slower} slower, {sum(r.verdict == 'faster' for r in rows)} faster, "
@@ -186,6 +231,13 @@ def markdown(rows: list[Row], title: str = "Latency comparison", note: str = "")
 
 def _fmt(v) -> str:
     return "-" if v is None else f"{v:.3f}"
+
+
+def _shown(row: Row, ms, count) -> str:
+    """A figure with its unit: "4.780 ms" or "102,512,345 instructions"."""
+    if row.unit == "ms":
+        return "-" if ms is None else f"{_fmt(ms)} ms"
+    return "-" if count is None else f"{int(count):,} {row.unit}"
 
 
 def junit(rows: list[Row], suite: str = "bench.regression.compare") -> str:

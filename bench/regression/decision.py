@@ -7,6 +7,10 @@ image; anything else is *no change*. Without raw samples on both sides only the 
 Rule (A/B): rounds alternate A and B in one process; the ratio is the median over rounds of median(B)/median(A),
 with a bootstrap 95% CI over rounds; *slower* when the CI lies wholly above 1 and the ratio exceeds 1 + threshold.
 
+Rule (counts): a counting target (arm64-emu: instructions per inference) has no noise to test against, so a
+change is *slower* when the current count exceeds the baseline's by more than `count_threshold` (default 0.5%),
+*faster* when below by as much, else *no change*; counts from different set-ups are not comparable (compare.py).
+
 Why these tests: latency samples are skewed and heavy-tailed (interrupts, migrations), so a rank test (U) is used
 instead of a t-test; in A/B mode rounds are paired, so resampling whole rounds keeps the drift that hit both sides
 together, which is what makes side-by-side measurement trustworthy on a noisy machine.
@@ -22,6 +26,7 @@ import numpy as np
 SLOWER, FASTER, NO_CHANGE, NOT_COMPARABLE = "slower", "faster", "no change", "not comparable"
 DEFAULT_THRESHOLD = 0.05
 DEFAULT_ALPHA = 0.01
+DEFAULT_COUNT_THRESHOLD = 0.005  # counts repeat to 1e-6 relative; 0.5% is far above that, and below a +1% model change
 
 
 @dataclass
@@ -70,6 +75,14 @@ def compare_samples(
         p = mann_whitney_p(np.asarray(baseline_samples, float), np.asarray(current_samples, float))
         return Decision(ratio, p, _verdict(ratio, bool(p < alpha), threshold), "mann-whitney-u")
     return Decision(ratio, None, _verdict(ratio, True, threshold), "ratio only (no raw samples)")
+
+
+def compare_counts(baseline_count: int, current_count: int, *, threshold: float = DEFAULT_COUNT_THRESHOLD) -> Decision:
+    """Exact counts (instructions per inference): the plain ratio against the threshold decides."""
+    if baseline_count <= 0:
+        raise ValueError(f"baseline count must be positive, not {baseline_count}")
+    ratio = current_count / baseline_count
+    return Decision(ratio, None, _verdict(ratio, True, threshold), f"count threshold {100 * threshold:g}%")
 
 
 def paired_rounds(

@@ -1,0 +1,124 @@
+"""`arm64-emu`: LiteRT's aarch64 build (XNNPACK, one thread) run under qemu-aarch64, measured in instructions.
+
+The figure is instructions per inference, an exact integer: the kernels a phone's CPU runs (NEON, dotprod), counted
+instead of timed, so it does not move with the CI machine's load or CPU vendor.
+
+Isolation (markers): the guest (guest.py) loads the model, runs the warm-up, then brackets each counted inference
+with a marker system call; the count plugin (plugin/count.c) notes the running instruction count at each marker.
+Start-up, imports, model load and warm-up fall before the first marker; the bracketing's own cost (a pair of markers
+around nothing) is subtracted. A count is deterministic, so the first counted inference is the figure and the
+others only check that they agree to 0.01%. A protocol's run counts (1000 timed runs) do not apply: the record's
+`extra["counting"]` says what was done.
+
+ONNX is not offered: onnxruntime's aarch64 build segfaults at import under qemu 7.2 (its CPU-feature detection),
+whatever -cpu is given.
+"""
+
+from __future__ import annotations
+
+import time
+
+from bench.core.errors import BenchError, DeviceError, UnsupportedFormat
+from bench.core.measurement import Measurement
+from bench.core.options import Option
+from bench.core.record import COUNT_TOLERANCE
+from devices.arm64_emu import cache
+from devices.arm64_emu.emulator import GUEST_ENV, Setup, count_instructions, find_setup, guest_command
+from devices.registry import Target, register_target
+
+CPUS = ("cortex-a76", "cortex-a57", "max")
+
+
+class Arm64EmuTarget(Target):
+    name = "arm64-emu"
+    aliases = ("emulated-arm64",)
+    description = "LiteRT aarch64 + XNNPACK under qemu-aarch64: instructions per inference (deterministic)"
+    kind = "emulator"
+    runtime = "litert-aarch64"
+    supports = {"tflite": ("fp32", "fp16", "int8")}
+    default_format, default_precision = "tflite", "fp32"
+    options = (
+        Option("cpu", str, "cortex-a76", "the emulated CPU model (decides which XNNPACK kernels run)", choices=CPUS),
+        Option("count_warmup", int, 1, "inferences run before counting (first-run allocations, packing)"),
+        Option("count_runs", int, 2, "inferences counted: the first is the figure, the rest check determinism"),
+        Option("cache_sim", bool, False, "also simulate L1/L2 cache misses per inference (two more guest runs, each minutes long)"),
+    )
+
+    def check(self, fmt: str, precision: str) -> None:
+        if fmt == "onnx":
+            raise UnsupportedFormat("target arm64-emu runs no .onnx: onnxruntime's aarch64 build segfaults in its "
+                                    f"CPU detection under qemu-aarch64 7.2; it runs: {', '.join(self.pairs())}")
+        super().check(fmt, precision)
+
+    def preflight(self, options: dict) -> None:
+        find_setup()
+
+    def resolve_options(self, given: dict) -> dict:
+        resolved = super().resolve_options(given)
+        if resolved["count_runs"] < 1:
+            raise BenchError(f"--count-runs of target arm64-emu must be at least 1 (got {resolved['count_runs']})")
+        return resolved
+
+    def plan(self, artifact, protocol, *, threads: int, options: dict) -> list[str]:
+        setup = _setup_or_default()
+        plugin = ["-plugin", f"{setup.plugin('count')},out=MARKERS"]
+        cmd = guest_command(setup, plugin, artifact.path, warmup=options.get("count_warmup", 1),
+                            runs=options.get("count_runs", 2), threads=threads, cpu=options.get("cpu", CPUS[0]))
+        env = " ".join(f"{k}={v}" for k, v in {**GUEST_ENV, "PYTHONPATH": str(setup.root / "site")}.items())
+        return [f"env {env} {' '.join(cmd)}"]
+
+    def measure(self, artifact, protocol, *, threads, options, progress) -> Measurement:
+        if threads != 1:  # several guest threads interleave differently on each run: counts stop being exact
+            raise BenchError(f"target arm64-emu counts one thread only (got --threads {threads})")
+        setup = find_setup()
+        warmup, runs, cpu = options.get("count_warmup", 1), options.get("count_runs", 2), options.get("cpu", CPUS[0])
+        started = time.monotonic()
+        result = count_instructions(setup, artifact.path, warmup=warmup, runs=runs, threads=threads, cpu=cpu)
+        wall_s = time.monotonic() - started
+        _check_determinism(result["counts"], artifact.path)
+        progress(runs)
+        extra = {"wall_s_per_measurement": round(wall_s, 1), "marker_overhead_instructions": result["marker_overhead"],
+                 "input_dtype": result["guest"].get("input_dtype")}
+        if options.get("cache_sim"):
+            extra["cache"] = cache.misses_per_inference(setup, artifact.path, warmup=warmup, threads=threads, cpu=cpu)
+        return Measurement(
+            runtime=self.runtime,
+            runtime_version=str(setup.versions.get("litert", "unknown")),
+            device=_device_facts(setup, cpu),
+            options={"threads": threads, "delegate": "xnnpack", **options},
+            extra=extra,
+            unit="instructions",
+            counts=result["counts"],
+            counting={"method": "markers around each inference, less the cost of an empty marker pair",
+                      "warmup": warmup, "counted": runs, "statistic": "first counted inference",
+                      "protocol_not_applied": protocol.name},
+        )
+
+
+def _check_determinism(counts: list[int], model) -> None:
+    spread = (max(counts) - min(counts)) / min(counts)
+    if spread > COUNT_TOLERANCE:
+        raise DeviceError(f"instruction counts of {model} varied by {100 * spread:.4f}% between inferences "
+                          f"(limit {100 * COUNT_TOLERANCE:g}%); nothing stored")
+
+
+def _device_facts(setup: Setup, cpu: str) -> dict:
+    """`setup` is what makes counts comparable: compare reports rows with different set-ups as not comparable."""
+    v = setup.versions
+    return {"cpu": f"{cpu} (qemu-aarch64, emulated)", "model": "emulated arm64",
+            "setup": {"qemu": v.get("qemu"), "plugin": f"count.c {v.get('count_plugin_sha256')} "
+                                                       f"({v.get('plugins_source')})",
+                      "sysroot_python": v.get("sysroot_python"), "litert": v.get("litert"), "numpy": v.get("numpy"),
+                      "cpu": cpu}}
+
+
+def _setup_or_default() -> Setup:
+    from devices.arm64_emu.emulator import setup_root
+
+    try:
+        return find_setup()
+    except BenchError:  # a dry run prints the commands even before the set-up exists
+        return Setup(setup_root(), {})
+
+
+register_target(Arm64EmuTarget())
