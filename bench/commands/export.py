@@ -24,15 +24,18 @@ def export(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
 ):
     """Export a zoo model (cached by content) and check it against PyTorch."""
-    from bench.pipeline import RunSpec, prepare, resolve_artifact
+    from bench.artifact import ensure_artifact
+    from bench.core.errors import ArtifactError
+    from bench.pipeline import RunSpec
+    from bench.pipeline.artifacts import request_for
     from exporters import get_exporter
 
-    exporter = get_exporter(fmt)
-    spec = RunSpec(model=model, target=_target_for(fmt), format=fmt, precision=precision or exporter.precisions[0],
-                   resolution=resolution, input_kind=input_kind,
+    if resolution is not None and resolution < 32:
+        raise ArtifactError(f"--resolution {resolution} is too small; use 32 or more")
+    spec = RunSpec(model=model, resolution=resolution, input_kind=input_kind,
                    calibration_dir=str(calibration_dir) if calibration_dir else None)
-    [job] = prepare(spec)
-    artifact = resolve_artifact(job, force=force, notify=ui.notify)
+    request = request_for(spec, fmt, precision or get_exporter(fmt).precisions[0])
+    artifact = ensure_artifact(request, force=force, notify=ui.notify)
     path = _copy_to(artifact.path, out) if out else artifact.path
     summary = {**artifact.to_json(), "path": str(path)}
     if as_json:
@@ -41,13 +44,6 @@ def export(
     ui.write_out(f"{'cached' if artifact.cached else 'exported'} {path}\n"
                  f"  {artifact.size_bytes / 1e6:.2f} MB, export {artifact.export_s} s, sha256 {artifact.sha256[:16]}\n"
                  f"  parity: {json.dumps(artifact.parity)}")
-
-
-def _target_for(fmt: str) -> str:
-    """Any target that runs the format: export itself does not depend on where the file will run."""
-    from devices import list_targets
-
-    return next(t.name for t in list_targets() if fmt in t.supports)
 
 
 def _copy_to(path: Path, out: Path) -> Path:

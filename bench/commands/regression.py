@@ -18,23 +18,31 @@ def compare(
     alpha: float = typer.Option(0.01, help="Significance level of the Mann-Whitney U test on raw samples."),
     markdown_out: Optional[Path] = typer.Option(None, "--markdown", help="Write a Markdown summary (PR comment)."),
     junit_out: Optional[Path] = typer.Option(None, "--junit", help="Write a JUnit XML report."),
+    count_threshold: float = typer.Option(0.005, help="Relative change of an exact count (arm64-emu instructions) that counts."),
     report_only: bool = typer.Option(False, help="Always exit 0 (report, do not gate)."),
+    gate_counts: bool = typer.Option(False, help="Exit 1 when a counting row (instructions) is slower, even with --report-only."),
     as_json: bool = typer.Option(False, "--json", help="Print the rows as a JSON list."),
 ):
-    """Compare two sets of measurements; exit 1 when any row is slower."""
+    """Compare two sets of measurements; exit 1 when any row is slower.
+
+    Timed rows: threshold plus a Mann-Whitney U test on the raw samples. Counting rows (exact instructions per
+    inference): the plain ratio against --count-threshold, since there is no noise to test against."""
     from bench.output import write
     from bench.regression.compare import any_slower, compare_records, load_records
 
-    if threshold <= 0 or not 0 < alpha < 1:
-        raise BenchError(f"--threshold must be > 0 and --alpha in (0, 1) (got {threshold}, {alpha})")
-    rows = compare_records(load_records(baseline), load_records(current), threshold=threshold, alpha=alpha)
-    summary = write("markdown", rows, note=f"threshold {threshold:.0%}, alpha {alpha}, Mann-Whitney U on raw samples")
+    if threshold <= 0 or count_threshold <= 0 or not 0 < alpha < 1:
+        raise BenchError(f"--threshold and --count-threshold must be > 0 and --alpha in (0, 1) "
+                         f"(got {threshold}, {count_threshold}, {alpha})")
+    rows = compare_records(load_records(baseline), load_records(current), threshold=threshold, alpha=alpha,
+                           count_threshold=count_threshold)
+    summary = write("markdown", rows, note=f"timed rows: threshold {threshold:.0%}, alpha {alpha}, Mann-Whitney U on "
+                                           f"raw samples; counting rows: threshold {count_threshold:.2%}")
     if markdown_out:
         markdown_out.write_text(summary)
     if junit_out:
         junit_out.write_text(write("junit", rows))
     ui.write_out(write("json", rows, as_list=True) if as_json else summary)
-    if any_slower(rows) and not report_only:
+    if (any_slower(rows) and not report_only) or (gate_counts and any_slower(rows, units=("instructions",))):
         raise typer.Exit(1)
 
 
@@ -51,6 +59,7 @@ def ab(
     baseline_resolution: Optional[int] = typer.Option(None, help="Resolution of the baseline (zoo models)."),
     candidate_resolution: Optional[int] = typer.Option(None, help="Resolution of the candidate (zoo models)."),
     threshold: float = typer.Option(0.05, help="Relative change that counts."),
+    count_threshold: float = typer.Option(0.005, help="Relative change of an exact count (arm64-emu) that counts."),
     store: Optional[Path] = typer.Option(None, help="SQLite store for both sides' records (default: $BENCH_STORE or results/bench.sqlite)."),
     markdown_out: Optional[Path] = typer.Option(None, "--markdown", help="Write a Markdown summary."),
     as_json: bool = typer.Option(False, "--json"),
@@ -65,20 +74,30 @@ def ab(
     with ui.progress_bar() as bar:
         task = bar.add_task("A/B rounds", total=rounds)
         result = run_ab(*specs, rounds=rounds, runs=runs, warmup=warmup, threshold=threshold,
+                        count_threshold=count_threshold,
                         hooks=ui.bar_hooks(bar), progress=lambda n: bar.advance(task, n))
     with Store(store) as s:
         for record in result.records:
             s.add(record)
     row = result.row()
-    text = (f"{candidate} vs {baseline} on {result.target}: ratio {row['ratio']:.4f} "
-            f"(95% CI {row['ci_low']:.4f}-{row['ci_high']:.4f}), medians {row['candidate_median_ms']:.3f} ms vs "
-            f"{row['baseline_median_ms']:.3f} ms, {rounds} rounds x {runs} runs: {row['verdict']} "
-            f"(A/B session {result.session})")
+    text = _ab_line(result, row, baseline, candidate)
     if markdown_out:
         markdown_out.write_text(f"### A/B latency\n\n{text}\n")
     ui.write_out(write_json([row]) if as_json else text)
     if row["verdict"] == "slower":
         raise typer.Exit(1)
+
+
+def _ab_line(result, row: dict, baseline: str, candidate: str) -> str:
+    if row["baseline_median_ms"] is None:  # counting target: exact figures, no interval
+        a, b = (r.count for r in result.records)
+        unit = result.records[0].unit
+        return (f"{candidate} vs {baseline} on {result.target}: ratio {row['ratio']:.5f}, {b:,} vs {a:,} {unit} "
+                f"per inference ({row['test']}): {row['verdict']} (A/B session {result.session})")
+    return (f"{candidate} vs {baseline} on {result.target}: ratio {row['ratio']:.4f} "
+            f"(95% CI {row['ci_low']:.4f}-{row['ci_high']:.4f}), medians {row['candidate_median_ms']:.3f} ms vs "
+            f"{row['baseline_median_ms']:.3f} ms, {result.rounds} rounds x {result.runs} runs: {row['verdict']} "
+            f"(A/B session {result.session})")
 
 
 def write_json(rows) -> str:

@@ -7,20 +7,27 @@ from bench.pipeline.spec import Job, is_model_path
 
 
 def export_request(job: Job):
+    return request_for(job.spec, job.format, job.precision)
+
+
+def request_for(spec, fmt: str, precision: str):
+    """The export request of a zoo model (its name, resolution and calibration resolved); checks the exporter."""
     from bench.zoo import get_entry
+    from exporters import get_exporter
     from exporters.registry import ExportRequest
     from exporters.tflite_export import calibration_source
 
-    spec = job.spec
     entry = get_entry(spec.model)
-    return ExportRequest(
+    request = ExportRequest(
         model=entry.name,
         resolution=spec.resolution or entry.resolution,
-        format=job.format,
-        precision=job.precision,
+        format=fmt,
+        precision=precision,
         input_kind=spec.input_kind,
-        calibration=calibration_source(spec.calibration_dir) if job.precision == "int8" else "none",
+        calibration=calibration_source(spec.calibration_dir) if precision == "int8" else "none",
     )
+    get_exporter(fmt).check(request)
+    return request
 
 
 def resolve_artifact(job: Job, *, force: bool = False, notify=None) -> Artifact:

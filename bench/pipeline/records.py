@@ -42,7 +42,9 @@ def build_record(artifact: Artifact, target, protocol: Protocol, measurement, th
         host=host_facts(),
         samples_ns=measurement.samples_ns,
         repeat_summaries=measurement.repeat_summaries,
-        extra=measurement.extra,
+        extra={**measurement.extra, **({"counting": measurement.counting} if measurement.counting else {})},
+        unit=measurement.unit,
+        counts=list(measurement.counts),
         git_commit=git_commit(),
         bench_version=__version__,
     )

@@ -15,7 +15,8 @@ from bench.core.errors import BenchError
 from bench.core.protocols import get_protocol
 from bench.pipeline import Cell, RunSpec, build_record, prepare
 from bench.pipeline.coordinator import Hooks, prepare_cells
-from bench.regression.decision import DEFAULT_THRESHOLD, Decision, paired_rounds
+from bench.regression.decision import (DEFAULT_COUNT_THRESHOLD, DEFAULT_THRESHOLD, Decision, compare_counts,
+                                      paired_rounds)
 
 AB_PROTOCOL = "mnv4"  # the stored records' statistic: median over rounds of each round's mean
 
@@ -29,8 +30,8 @@ class AbResult:
     rounds: int
     runs: int
     decision: Decision
-    baseline_median_ms: float
-    candidate_median_ms: float
+    baseline_median_ms: float | None  # None for counting targets: their figure is a count, never a time
+    candidate_median_ms: float | None
     records: list  # [baseline record, candidate record], stored by the caller
 
     def row(self) -> dict:
@@ -55,7 +56,8 @@ def _cells(baseline: RunSpec, candidate: RunSpec, warmup: int, runs: int) -> lis
 
 
 def run_ab(baseline: RunSpec, candidate: RunSpec, *, rounds: int, runs: int, warmup: int,
-           threshold: float = DEFAULT_THRESHOLD, hooks: Hooks | None = None, progress=None) -> AbResult:
+           threshold: float = DEFAULT_THRESHOLD, count_threshold: float = DEFAULT_COUNT_THRESHOLD,
+           hooks: Hooks | None = None, progress=None) -> AbResult:
     if rounds < 2 or runs < 1:
         raise BenchError(f"bench ab needs at least 2 rounds and 1 run per round (got {rounds} rounds, {runs} runs)")
     hooks = hooks or Hooks()
@@ -70,25 +72,33 @@ def run_ab(baseline: RunSpec, candidate: RunSpec, *, rounds: int, runs: int, war
                 progress=lambda n: None))
         if progress:
             progress(1)
-    samples = [[m.samples_ns[0] for m in side] for side in measurements]
-    decision = paired_rounds(samples[0], samples[1], threshold=threshold)
+        if measurements[0][0].unit != "ms":  # an exact count: no noise to average over, one round decides
+            break
+    counting = measurements[0][0].unit != "ms"
+    if counting:
+        decision = compare_counts(measurements[0][0].counts[0], measurements[1][0].counts[0], threshold=count_threshold)
+        medians = [None, None]
+    else:
+        samples = [[m.samples_ns[0] for m in side] for side in measurements]
+        decision = paired_rounds(samples[0], samples[1], threshold=threshold)
+        medians = [float(np.median(np.concatenate(side))) / 1e6 for side in samples]
     session = uuid.uuid4().hex[:12]
-    records = [_record(cell, side_measurements, rounds, session, role, decision)
+    records = [_record(cell, side_measurements, session, role, decision)
                for cell, side_measurements, role in zip(cells, measurements, ("baseline", "candidate"))]
     return AbResult(
         session=session,
         baseline=f"{cells[0].artifact.model}@{cells[0].artifact.resolution}",
         candidate=f"{cells[1].artifact.model}@{cells[1].artifact.resolution}",
-        target=cells[0].job.target.name, rounds=rounds, runs=runs, decision=decision,
-        baseline_median_ms=float(np.median(np.concatenate(samples[0]))) / 1e6,
-        candidate_median_ms=float(np.median(np.concatenate(samples[1]))) / 1e6,
-        records=records,
+        target=cells[0].job.target.name, rounds=len(measurements[0]), runs=runs, decision=decision,
+        baseline_median_ms=medians[0], candidate_median_ms=medians[1], records=records,
     )
 
 
-def _record(cell: Cell, measurements: list, rounds: int, session: str, role: str, decision: Decision):
-    """One record per side: every round's raw samples kept (rounds as repeats), tagged with the A/B session."""
-    merged = replace(measurements[0], samples_ns=[m.samples_ns[0] for m in measurements])
+def _record(cell: Cell, measurements: list, session: str, role: str, decision: Decision):
+    """One record per side: every round's raw samples (or counts) kept, rounds as repeats, tagged with the session."""
+    merged = replace(measurements[0], samples_ns=[s for m in measurements for s in m.samples_ns[:1]],
+                     counts=[c for m in measurements for c in m.counts])
+    rounds = len(measurements)
     merged.extra = {**merged.extra, "ab_session": session, "ab_role": role, "ab_verdict": decision.verdict,
                     "ab_ratio": decision.ratio}
     protocol = replace(cell.protocol, repeats=rounds)
