@@ -15,7 +15,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from bench.core.errors import ArtifactError, UnsupportedFormat
+from bench.core.errors import ArtifactError, ExportError, UnsupportedFormat
 from bench.core.hashing import content_hash, size_of
 from bench.zoo.counting import COUNTING_VERSION
 
@@ -60,7 +60,7 @@ def cache_root() -> Path:
 
 def cache_key(request, exporter) -> str:
     key = {
-        "request": asdict(request),
+        "request": {k: v for k, v in asdict(request).items() if k != "calibration_dir"},
         "exporter": exporter.format,
         "exporter_version": exporter.version,
         "tools": exporter.tool_versions(),
@@ -83,15 +83,41 @@ def _load_entry(entry: Path) -> Artifact | None:
     return artifact
 
 
+def _entry_dir(request, exporter, root: Path | None = None) -> tuple[Path, str]:
+    root = (Path(root) if root else cache_root()).resolve()
+    key = cache_key(request, exporter)
+    return root / f"{safe_name(request.model)}-{request.resolution}-{request.format}-{request.precision}-{key}", key
+
+
+def safe_name(model: str) -> str:
+    """A model name as a file name: keras/mobilenet_v2 -> keras_mobilenet_v2."""
+    return model.replace("/", "_").replace(os.sep, "_")
+
+
+def cache_entry(request, *, root: Path | None = None) -> tuple[Artifact | None, Path]:
+    """The cached artifact for `request` if a complete one exists, and the path its file has or would have."""
+    from exporters import get_exporter
+
+    if _is_keras_entry(request.model):
+        entry, _ = _keras_entry_dir(request, root)
+        return _load_entry(entry), entry / f"{safe_name(request.model)}.tflite"
+    exporter = get_exporter(request.format)
+    entry, _ = _entry_dir(request, exporter, root)
+    return _load_entry(entry), entry / f"{safe_name(request.model)}{exporter.suffix}"
+
+
 def ensure_artifact(request, *, root: Path | None = None, force: bool = False, notify=None) -> Artifact:
-    """Return the cached artifact for `request`, exporting it first if there is no complete entry."""
+    """Return the cached artifact for `request`, exporting it first if there is no complete entry.
+
+    keras/... zoo entries go through TensorFlow's converter (it reads `request.calibration_dir` itself)."""
     from exporters import get_exporter
 
     exporter = get_exporter(request.format)
     exporter.check(request)
-    root = (Path(root) if root else cache_root()).resolve()
-    key = cache_key(request, exporter)
-    entry = root / f"{request.model}-{request.resolution}-{request.format}-{request.precision}-{key}"
+    if _is_keras_entry(request.model):
+        return _ensure_keras_entry(request, root=root, force=force, notify=notify,
+                                   calibration_dir=request.calibration_dir)
+    entry, key = _entry_dir(request, exporter, root)
     if not force:
         found = _load_entry(entry)
         if found is not None:
@@ -109,16 +135,19 @@ def _export_entry(request, exporter, entry: Path, key: str) -> Artifact:
     from bench.zoo.counting import count_params_macs
 
     model = create_model(request.model, request.resolution)
-    params, macs = count_params_macs(model, request.resolution)
     example = np.random.default_rng(PARITY_SEED).standard_normal((1, 3, request.resolution, request.resolution))
     example = example.astype(np.float32)
-    with torch.no_grad():
-        reference = model(torch.from_numpy(example)).numpy()
+    try:
+        params, macs = count_params_macs(model, request.resolution)
+        with torch.no_grad():
+            reference = model(torch.from_numpy(example)).numpy()
+    except (RuntimeError, AssertionError, ValueError) as exc:  # e.g. a ViT with a fixed input size
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise ExportError(f"{request.model} does not run at {request.resolution}x{request.resolution}: {reason}"
+                          ) from None
 
-    staging = entry.parent / f".partial-{entry.name}-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    filename = f"{request.model}{exporter.suffix}"
+    staging = _new_staging(entry)
+    filename = f"{safe_name(request.model)}{exporter.suffix}"
     started = time.perf_counter()
     try:
         facts = exporter.export(
@@ -142,6 +171,18 @@ def _export_entry(request, exporter, entry: Path, key: str) -> Artifact:
         facts=facts,
         key=key,
     )
+    return _commit(staging, entry, artifact, filename)
+
+
+def _new_staging(entry: Path) -> Path:
+    staging = entry.parent / f".partial-{entry.name}-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    return staging
+
+
+def _commit(staging: Path, entry: Path, artifact: Artifact, filename: str) -> Artifact:
+    """Hash the staged artifact, write its meta.json and rename the staging folder into place."""
     artifact.sha256 = content_hash(artifact.path)
     artifact.size_bytes = size_of(artifact.path)
     meta = artifact.to_json()
@@ -183,3 +224,147 @@ def artifact_from_file(path: str | os.PathLike) -> Artifact:
         params=described.get("params"),
         macs=described.get("macs"),
     )
+
+
+# ---------------------------------------------------------------- TensorFlow sources and keras/... zoo entries
+# Converted by TensorFlow's own converter in a subprocess (exporters/tensorflow_export.py). Cached like every
+# artifact: the key is the source's content (or the zoo entry), the request and the tool versions.
+
+TF_SUFFIXES = (".keras", ".h5")
+
+
+def is_tf_source(path: str | os.PathLike) -> bool:
+    """Whether the pipeline should hand `path` to `artifact_from_tf_source`: a .keras/.h5 path (existing or not, so
+    a missing one is reported as missing), or a directory that is no other format's artifact (an .mlpackage is
+    Core ML) — a SavedModel, or reported as not one. Cheap: no TensorFlow import."""
+    p = Path(path)
+    if p.suffix.lower() in TF_SUFFIXES:
+        return True
+    if not p.is_dir():
+        return False
+    from exporters.registry import exporter_for_suffix
+
+    return exporter_for_suffix(p.suffix) is None
+
+
+def artifact_from_tf_source(path: str | os.PathLike, *, precision: str = "fp32", resolution: int | None = None,
+                            calibration_dir: str | None = None, root: Path | None = None, force: bool = False,
+                            notify=None) -> Artifact:
+    """A SavedModel directory, .keras or .h5 file converted to TFLite at `precision` (fp32, fp16, int8), cached.
+
+    `resolution` pins an open height/width (a fixed one must match it); int8 calibrates on `calibration_dir`'s
+    images, else synthetic ones. Bad input raises ArtifactError with one line and caches nothing."""
+    from exporters.tensorflow_export import source_kind
+
+    _check_tf_precision(precision)
+    p = Path(path).resolve()
+    kind = source_kind(p)  # missing path, a directory with no saved_model.pb: one line, before any hashing
+    model = p.stem if kind == "keras" else p.name
+    return _ensure_tf({"kind": kind, "path": str(p)}, {"sha256": content_hash(p)}, model=model, precision=precision,
+                      resolution=resolution, calibration_dir=calibration_dir, root=root, force=force, notify=notify)
+
+
+def _check_tf_precision(precision: str) -> None:
+    from exporters.tensorflow_export import PRECISIONS
+
+    if precision not in PRECISIONS:
+        raise UnsupportedFormat(f"TensorFlow models convert to tflite with precision {', '.join(PRECISIONS)}; "
+                                f"not '{precision}'")
+
+
+def _is_keras_entry(model: str) -> bool:
+    from bench.zoo.registry import MODELS
+
+    return model in MODELS and MODELS.get(model).framework == "keras"
+
+
+def _keras_identity(request) -> dict:
+    from bench.zoo import get_entry
+
+    return {"zoo": request.model, "source": get_entry(request.model).source, "seed": 0}
+
+
+def _tf_key(identity: dict, precision: str, resolution: int | None, calibration: str) -> str:
+    from exporters.tensorflow_export import CONVERTER_VERSION, tool_versions
+
+    key = {"source": identity, "precision": precision, "resolution": resolution, "calibration": calibration,
+           "converter": CONVERTER_VERSION, "tools": tool_versions(), "counting": COUNTING_VERSION}
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:24]
+
+
+def _tf_entry_dir(model: str, precision: str, resolution: int | None, key: str, root: Path | None) -> Path:
+    root = (Path(root) if root else cache_root()).resolve()
+    return root / f"{safe_name(model)}-{resolution or 'auto'}-tflite-{precision}-{key}"
+
+
+def _keras_calibration(request) -> str:
+    return request.calibration if request.precision == "int8" else "none"
+
+
+def _keras_entry_dir(request, root: Path | None) -> tuple[Path, str]:
+    key = _tf_key(_keras_identity(request), request.precision, request.resolution, _keras_calibration(request))
+    return _tf_entry_dir(request.model, request.precision, request.resolution, key, root), key
+
+
+def _ensure_keras_entry(request, *, root, force, notify, calibration_dir) -> Artifact:
+    if request.format != "tflite":
+        raise UnsupportedFormat(f"{request.model} is a Keras model: it converts to tflite only, not {request.format} "
+                                "(run it on host-litert or an Android target)")
+    from exporters.tflite_export import calibration_source
+
+    calibration = _keras_calibration(request)
+    if calibration in ("synthetic", "none"):
+        calibration_dir = None
+    elif not calibration_dir or calibration_source(calibration_dir) != calibration:
+        raise ArtifactError(f"{request.model}: int8 calibration needs the directory of the images "
+                            f"{calibration} describes (calibration_dir)")
+    return _ensure_tf({"kind": "zoo", "name": request.model}, _keras_identity(request), model=request.model,
+                      precision=request.precision, resolution=request.resolution, calibration_dir=calibration_dir,
+                      root=root, force=force, notify=notify, calibration=calibration)
+
+
+def _ensure_tf(source: dict, identity: dict, *, model: str, precision: str, resolution: int | None,
+               calibration_dir: str | None, root, force: bool, notify, calibration: str | None = None) -> Artifact:
+    from exporters.tflite_export import calibration_source
+
+    if calibration is None:
+        calibration = calibration_source(calibration_dir) if precision == "int8" else "none"
+    calibration_dir = str(Path(calibration_dir).resolve()) if calibration_dir and precision == "int8" else None
+    key = _tf_key(identity, precision, resolution, calibration)
+    # A user's file is cached by its bytes alone: the same model under another name or path is the same entry.
+    entry = _tf_entry_dir(model if source["kind"] == "zoo" else "tf", precision, resolution, key, root)
+    if not force:
+        found = _load_entry(entry)
+        if found is not None:
+            found.model = model
+            return found
+    if notify:
+        notify(f"converting {model} to tflite/{precision} with TensorFlow's converter...")
+    staging = _new_staging(entry)
+    filename = f"{safe_name(model)}.tflite"
+    started = time.perf_counter()
+    try:
+        artifact = _convert_tf(source, staging / filename, model=model, precision=precision, resolution=resolution,
+                               calibration_dir=calibration_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    artifact.export_s = round(time.perf_counter() - started, 3)
+    artifact.key = key
+    artifact.facts["source"] = identity
+    return _commit(staging, entry, artifact, filename)
+
+
+def _convert_tf(source: dict, out_path: Path, *, model: str, precision: str, resolution: int | None,
+                calibration_dir: str | None) -> Artifact:
+    from exporters.tensorflow_export import convert_tf
+    from exporters.tflite_graph import describe_tflite
+
+    facts = convert_tf(source, precision=precision, resolution=resolution, calibration_dir=calibration_dir,
+                       out_path=out_path)
+    described = describe_tflite(out_path)  # params and MACs from the converted graph
+    if described["precision"] != precision:
+        raise ExportError(f"TensorFlow's converter produced a {described['precision']} model, not {precision}")
+    return Artifact(path=out_path, format="tflite", precision=precision, model=model,
+                    resolution=described["resolution"], params=described["params"], macs=described["macs"],
+                    parity=facts.pop("parity"), facts=facts)

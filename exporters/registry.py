@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.core.errors import UnsupportedFormat
@@ -21,6 +21,8 @@ class ExportRequest:
     precision: str
     input_kind: str = "tensor"  # "tensor" or "image" (Core ML only)
     calibration: str = "synthetic"  # INT8 calibration source (a description that changes the cache key)
+    # Where the calibration images are. Not part of the cache key: their content is, in `calibration`.
+    calibration_dir: str | None = field(default=None, compare=False)
 
 
 class Exporter:

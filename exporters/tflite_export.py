@@ -80,7 +80,7 @@ def calibration_images(request, model, count: int = SYNTHETIC_CALIBRATION_IMAGES
         rng = np.random.default_rng(7)
         shape = (1, 3, request.resolution, request.resolution)
         return [rng.standard_normal(shape).astype(np.float32) for _ in range(count)]
-    return _images_from_dir(Path(request.calibration.removeprefix("dir:").split("@")[0]), model, request.resolution)
+    return _images_from_dir(Path(request.calibration_dir), model, request.resolution)
 
 
 def _images_from_dir(directory: Path, model, resolution: int) -> list[np.ndarray]:

@@ -14,15 +14,13 @@ def _interpreter(path: Path):
         from ai_edge_litert.interpreter import Interpreter
     except ImportError as exc:  # pragma: no cover - the tflite extra is missing
         raise ArtifactError(f"reading {path.name} needs ai-edge-litert ({exc}); pip install '.[tflite]'") from None
-    from ai_edge_litert.interpreter import OpResolverType
-
     from exporters.quiet import converter_output_captured
 
     try:
-        # Reading the graph needs no delegate; without XNNPACK LiteRT also prints no "Created ... delegate" line.
+        # LiteRT's native "Created ... delegate" line goes to the debug log, not the user's terminal. (Without the
+        # default delegates the reference kernels add scratch tensors that would be counted as weights.)
         with converter_output_captured():
-            interpreter = Interpreter(model_path=str(path),
-                                      experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+            interpreter = Interpreter(model_path=str(path))
             interpreter.allocate_tensors()
         return interpreter
     except (ValueError, RuntimeError) as exc:

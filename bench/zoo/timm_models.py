@@ -6,7 +6,9 @@ Resolutions are the ones each paper reports latency at.
 from bench.zoo.registry import register_model
 
 
-def _timm(name: str):
+def timm_builder(name: str):
+    """A zero-argument builder of timm's `name`, untrained."""
+
     def build():
         import timm
 
@@ -42,4 +44,4 @@ for _name, _timm_name, _res, _family in _TIMM_MODELS:
         resolution=_res,
         family=_family,
         source=f"timm:{_timm_name}",
-    )(_timm(_timm_name))
+    )(timm_builder(_timm_name))
