@@ -13,9 +13,10 @@ from bench.commands import ui
 def models(
     pattern: str = typer.Argument("*", help="Glob over model names."),
     suite: Optional[str] = typer.Option(None, help="Only models of this suite."),
+    all_: bool = typer.Option(False, "--all", help="Also every model timm knows (at timm's pretrained resolution)."),
     as_json: bool = typer.Option(False, "--json"),
 ):
-    """List the model zoo."""
+    """List the model zoo: the curated entries (paper resolutions), or with --all every timm name too."""
     from bench.zoo import list_models
     from bench.zoo.registry import list_suites
 
@@ -23,13 +24,16 @@ def models(
         from bench.core.errors import UnknownChoice
 
         raise UnknownChoice("suite", suite, list_suites())
-    entries = list_models(pattern, suite=suite)
-    rows = [{"name": e.name, "resolution": e.resolution, "family": e.family, "source": e.source,
-             "suites": list(e.suites)} for e in entries]
+    entries = list_models(pattern, suite=suite, all=all_)
+    rows = [{"name": e.name, "resolution": e.resolution, "family": e.family, "framework": e.framework,
+             "source": e.source, "suites": list(e.suites), "curated": e.curated} for e in entries]
     if as_json:
         ui.print_json(rows)
         return
-    _table("models", rows)
+    _table("models", [{**r, "suites": ", ".join(r["suites"])} for r in rows])
+    if not all_:
+        ui.stderr_console().print("curated models; `bench models --all [PATTERN]` lists every timm model, and any of "
+                                  "them runs by name")
 
 
 def targets(

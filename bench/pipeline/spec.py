@@ -57,6 +57,12 @@ class Cell:
         return f"{self.job.spec.model} on {self.job.where()} ({pair}, {self.protocol.name})"
 
 
+def _is_tf_source(model: str) -> bool:
+    from bench.artifact import is_tf_source
+
+    return is_tf_source(model)
+
+
 def is_model_path(model: str) -> bool:
     from exporters.registry import exporter_for_suffix
 
@@ -86,7 +92,14 @@ def prepare(spec: RunSpec) -> list[Job]:
 
         raise BenchError(f"--threads must be at least 1 (got {spec.threads})")
     fmt = precision = None
-    if is_model_path(spec.model):
+    if _is_tf_source(spec.model):  # converted to TFLite by TensorFlow's own converter
+        if not Path(spec.model).exists():
+            raise ArtifactError(f"model {spec.model} does not exist")
+        fmt, precision = "tflite", spec.precision or "fp32"
+        if spec.format not in (None, "tflite"):
+            raise ArtifactError(f"TensorFlow models convert to tflite only, not {spec.format}")
+        target.check(fmt, precision)
+    elif is_model_path(spec.model):
         if not Path(spec.model).exists():
             raise ArtifactError(f"model file {spec.model} does not exist")
     else:
