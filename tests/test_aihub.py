@@ -366,3 +366,22 @@ def test_partly_placed_job_fails_and_says_how_to_keep_it(standin, tmp_path):
     assert m.options["delegation"] == "partial" and m.extra["aihub"]["placement"]["layers"]["CPU"] == 1
     record = importer.import_job("j0001", allow_partial=True)
     assert record.extra["aihub"]["placement"]["status"] == "partial" and record.samples_ns == [[900_000, 950_000]]
+
+
+def test_cli_lists_devices_and_refuses_bad_jobs_and_devices_in_one_line(standin, tmp_path):
+    """The commands wired to the target, through the real CLI and client (no stand-in figure is stored)."""
+    from tests.conftest import run_bench
+
+    standin()
+    listed = run_bench("targets", "--aihub", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert "Samsung Galaxy S23" in [row["name"] for row in json.loads(listed.stdout)]
+    store = tmp_path / "s.sqlite"
+    unknown = run_bench("import", "aihub", "j9999", "--store", store)
+    assert unknown.returncode != 0 and len(unknown.stderr.strip().splitlines()) == 1, unknown.stderr
+    assert "j9999" in unknown.stderr and not store.exists()
+    artifact = model_file(tmp_path)
+    bad = run_bench("run", "--model", artifact.path, "--target", "aihub", "--device", "Samsung Galaxy S99",
+                    "--store", store)
+    assert bad.returncode != 0 and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
+    assert "Samsung Galaxy S99" in bad.stderr and not store.exists()
