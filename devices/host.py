@@ -110,7 +110,7 @@ class OnnxRuntimeTarget(InProcessTarget):
 class LiteRtTarget(InProcessTarget):
     name = "host-litert"
     aliases = ("litert",)
-    description = "this machine's CPU, LiteRT interpreter with XNNPACK (the emulated mobile CPU)"
+    description = "this machine's CPU, LiteRT interpreter with XNNPACK (x86 kernels; arm64-emu runs the ARM ones)"
     runtime = "litert"
     runtime_package = "ai-edge-litert"
     supports = {"tflite": ("fp32", "fp16", "int8")}

@@ -49,3 +49,15 @@ def require_cosine(result: dict, floor: float, what: str) -> dict:
     if not result["cosine"] >= floor:
         raise ExportError(f"parity check failed: cosine similarity {result['cosine']:.4f} against {what} is below {floor}")
     return result
+
+
+def mean_agreement(rows: list[dict]) -> dict:
+    """Agreement over several fixed inputs (int8 checks): means, and the worst cosine."""
+    return {
+        "cosine": float(np.mean([r["cosine"] for r in rows])),
+        "cosine_min": float(np.min([r["cosine"] for r in rows])),
+        "top5_overlap": float(np.mean([r["top5_overlap"] for r in rows])),
+        "top1_match_rate": float(np.mean([r["top1_match"] for r in rows])),
+        "rel_l2": float(np.mean([r["rel_l2"] for r in rows])),
+        "inputs": len(rows),
+    }

@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from bench.core.errors import ArtifactError, ExportError
-from exporters.parity import FP32_REL_L2, INT8_MIN_COSINE, agreement, require_cosine, require_rel_l2
+from exporters.parity import (FP32_REL_L2, INT8_MIN_COSINE, agreement, mean_agreement, require_cosine,
+                              require_rel_l2)
 from exporters.versions import package_versions
 
 log = logging.getLogger("exporters")
@@ -134,15 +135,7 @@ def check_parity(tflite_path: Path, precision: str, reference_path: Path) -> dic
         return require_rel_l2(rows[-1], FP32_REL_L2, "TensorFlow fp32")
     if precision == "fp16":
         return require_cosine(rows[-1], FP16_MIN_COSINE, "TensorFlow fp32")
-    summary = {
-        "cosine": float(np.mean([r["cosine"] for r in rows])),
-        "cosine_min": float(np.min([r["cosine"] for r in rows])),
-        "top5_overlap": float(np.mean([r["top5_overlap"] for r in rows])),
-        "top1_match_rate": float(np.mean([r["top1_match"] for r in rows])),
-        "rel_l2": float(np.mean([r["rel_l2"] for r in rows])),
-        "inputs": len(rows),
-    }
-    return require_cosine(summary, INT8_MIN_COSINE, "TensorFlow fp32 (mean over inputs)")
+    return require_cosine(mean_agreement(rows), INT8_MIN_COSINE, "TensorFlow fp32 (mean over inputs)")
 
 
 def convert_tf(source: dict, *, precision: str, resolution: int | None, calibration_dir: str | None,

@@ -20,7 +20,8 @@ import numpy as np
 from bench.core.errors import ExportError
 from bench.core.hashing import content_hash
 from exporters.quiet import converter_output_captured
-from exporters.parity import FP32_REL_L2, INT8_MIN_COSINE, agreement, require_cosine, require_rel_l2
+from exporters.parity import (FP32_REL_L2, INT8_MIN_COSINE, agreement, mean_agreement, require_cosine,
+                              require_rel_l2)
 from exporters.registry import Exporter, register_exporter
 from exporters.versions import package_versions
 
@@ -202,15 +203,7 @@ def _quantize_int8(float_path: Path, out_path: Path, images: list[np.ndarray]) -
 
 
 def _int8_agreement(int8_path: Path, float_path: Path, inputs: list[np.ndarray]) -> dict:
-    rows = [agreement(run_tflite(int8_path, x), run_tflite(float_path, x)) for x in inputs]
-    return {
-        "cosine": float(np.mean([r["cosine"] for r in rows])),
-        "cosine_min": float(np.min([r["cosine"] for r in rows])),
-        "top5_overlap": float(np.mean([r["top5_overlap"] for r in rows])),
-        "top1_match_rate": float(np.mean([r["top1_match"] for r in rows])),
-        "rel_l2": float(np.mean([r["rel_l2"] for r in rows])),
-        "inputs": len(rows),
-    }
+    return mean_agreement([agreement(run_tflite(int8_path, x), run_tflite(float_path, x)) for x in inputs])
 
 
 def _io_dtypes(path: Path) -> dict:
