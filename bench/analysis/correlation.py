@@ -37,19 +37,20 @@ class Correlation:
 
 
 def bootstrap_spearman_ci(x, y, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0) -> tuple[float, float]:
-    """Percentile 95% CI of Spearman's rho, resampling models with replacement."""
-    from scipy.stats import spearmanr
+    """Percentile 95% CI of Spearman's rho, resampling models with replacement.
+
+    All resamples at once: Spearman's rho is Pearson's r of the average ranks, so one rankdata over the (resamples,
+    n) array and a row-wise correlation give what scipy's spearmanr gives per resample, some hundred times faster."""
+    from scipy.stats import rankdata
 
     x, y = np.asarray(x, float), np.asarray(y, float)
-    rng = np.random.default_rng(seed)
-    values = []
-    for _ in range(resamples):
-        idx = rng.integers(0, len(x), len(x))
-        if np.ptp(x[idx]) == 0 or np.ptp(y[idx]) == 0:
-            continue  # a resample with a constant column has no rank correlation
-        values.append(spearmanr(x[idx], y[idx]).statistic)
-    if not values:
+    idx = np.random.default_rng(seed).integers(0, len(x), (resamples, len(x)))
+    rx, ry = rankdata(x[idx], axis=1), rankdata(y[idx], axis=1)
+    keep = (np.ptp(rx, axis=1) > 0) & (np.ptp(ry, axis=1) > 0)  # a constant resample has no rank correlation
+    if not keep.any():
         return (float("nan"), float("nan"))
+    rx, ry = rx[keep] - rx[keep].mean(axis=1, keepdims=True), ry[keep] - ry[keep].mean(axis=1, keepdims=True)
+    values = (rx * ry).sum(axis=1) / np.sqrt((rx * rx).sum(axis=1) * (ry * ry).sum(axis=1))
     low, high = np.quantile(values, [0.025, 0.975])
     return (float(low), float(high))
 
@@ -109,9 +110,11 @@ def correlations(frame) -> list[Correlation]:
 
 
 def records_table(records):
-    """The tidy table of stored records that correlation, plots and reports read."""
+    """The tidy table of stored timed records that correlation, plots and reports read. Records of counting targets
+    (unit other than ms: instructions, ...) are left out: they have no latency to rank."""
     import pandas as pd
 
+    records = [r for r in records if getattr(r, "unit", "ms") == "ms"]
     rows = [
         {
             "model": r.model,
@@ -128,4 +131,6 @@ def records_table(records):
         }
         for r in records
     ]
-    return pd.DataFrame(rows)
+    columns = ["model", "resolution", "target", "format", "precision", "protocol", "latency_ms", "params", "macs",
+               "flops"]
+    return pd.DataFrame(rows, columns=columns + (["accuracy"] if any("accuracy" in row for row in rows) else []))
