@@ -203,3 +203,21 @@ def test_fan_out_gives_one_job_per_device():
     assert _fan_out(TwoPhones(), {"serial": []}) == [{}]
     [job] = prepare(RunSpec(model="mobileone_s0", target="host"))
     assert job.worker is None and job.target.name == "host" and (job.format, job.precision) == ("onnx", "fp32")
+
+
+def test_a_target_that_chooses_its_counts_keeps_them_and_the_cell_it_was_asked_for():
+    from bench.artifact import Artifact
+    from bench.core.measurement import Measurement
+    from bench.core.protocols import get_protocol
+    from bench.pipeline import build_record
+    from devices import get_target
+
+    protocol = get_protocol("mobileone")
+    artifact = Artifact(path="m.tflite", format="tflite", precision="int8", model="m", resolution=224, sha256="ab")
+    target = get_target("arm64-emu")
+    counted = Measurement(runtime="litert-aarch64", runtime_version="1.4.0", unit="instructions", counts=[7, 7],
+                          counting={"warmup": 1, "counted": 2})
+    record = build_record(artifact, target, protocol, counted, 1, {})
+    assert (record.warmup, record.runs, record.repeats, record.count) == (1, 2, 1, 7)
+    timed_key = build_record(artifact, target, protocol, Measurement("x", "1", samples_ns=[[1, 2]]), 1, {})
+    assert record.settings_key() == timed_key.settings_key()  # same cell as asked: a sweep skips it

@@ -73,9 +73,12 @@ def results(
     protocol: Optional[str] = typer.Option(None),
     csv: Optional[Path] = typer.Option(None, "--csv", help="Write a tidy CSV, one row per record."),
     samples: bool = typer.Option(False, help="Include raw samples: a ';'-separated ms column in --csv, samples_ns in --json."),
+    every_session: bool = typer.Option(False, "--all", help="Every session, not one row per configuration."),
     as_json: bool = typer.Option(False, "--json"),
 ):
-    """List stored records."""
+    """Stored results: one row per configuration (latest value, sessions, min-max), or every session with --all.
+
+    --csv and --json always hold every session."""
     from bench.output import write
     from bench.store import default_store_path, open_existing
 
@@ -88,7 +91,10 @@ def results(
     if as_json:
         ui.write_out(write("json", found, with_samples=samples, as_list=True))
     elif not csv:
-        ui.write_out(write("table", found))
+        from bench.report.tables import results_tables
+
+        for heading, table in results_tables(found, every_session=every_session):
+            _table(f"stored results ({heading})", table.to_dict("records"))
 
 
 def _table(title: str, rows: list[dict]) -> None:

@@ -79,8 +79,12 @@ class Record:
         return None if self.macs is None else 2 * self.macs
 
     def settings_key(self) -> str:
-        return settings_key(self.artifact_hash, self.target, self.threads, self.protocol, self.warmup, self.runs,
-                            self.repeats, self.requested_options)
+        # A target that chose its own counts (a farm, a counting emulator) keeps what was asked in extra["asked"]:
+        # the cell is what was asked for, so a sweep finds it again.
+        asked = (self.extra or {}).get("asked") or {}
+        return settings_key(self.artifact_hash, self.target, self.threads, self.protocol,
+                            asked.get("warmup", self.warmup), asked.get("runs", self.runs),
+                            asked.get("repeats", self.repeats), self.requested_options)
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)

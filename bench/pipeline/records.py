@@ -12,7 +12,7 @@ def build_record(artifact: Artifact, target, protocol: Protocol, measurement, th
                  requested_options: dict | None = None) -> Record:
     from devices.hostinfo import git_commit, host_facts
 
-    method = measurement.extra.get("method") or {}
+    method = measurement.extra.get("method") or _counted(measurement.counting)
     record = Record(
         model=artifact.model,
         resolution=artifact.resolution,
@@ -42,10 +42,19 @@ def build_record(artifact: Artifact, target, protocol: Protocol, measurement, th
         host=host_facts(),
         samples_ns=measurement.samples_ns,
         repeat_summaries=measurement.repeat_summaries,
-        extra={**measurement.extra, **({"counting": measurement.counting} if measurement.counting else {})},
+        extra={**measurement.extra, **({"counting": measurement.counting} if measurement.counting else {}),
+               **({"asked": {"warmup": protocol.warmup, "runs": protocol.runs, "repeats": protocol.repeats}}
+                  if method else {})},
         unit=measurement.unit,
         counts=list(measurement.counts),
         git_commit=git_commit(),
         bench_version=__version__,
     )
     return derive_statistics(record)
+
+
+def _counted(counting: dict) -> dict:
+    """A counting target's real counts (warm-up, inferences counted), which replace the protocol's in the record."""
+    if not counting:
+        return {}
+    return {"warmup": counting.get("warmup", 0), "runs": counting.get("counted", 1), "repeats": 1}
