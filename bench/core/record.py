@@ -78,6 +78,12 @@ class Record:
     def flops(self) -> int | None:
         return None if self.macs is None else 2 * self.macs
 
+    def pooled_ms(self) -> np.ndarray:
+        """Every raw sample of every repeat, in milliseconds."""
+        if not self.samples_ns:
+            return np.zeros(0)
+        return np.concatenate([np.asarray(r, dtype=float) for r in self.samples_ns]) / NS_PER_MS
+
     def settings_key(self) -> str:
         # A target that chose its own counts (a farm, a counting emulator) keeps what was asked in extra["asked"]:
         # the cell is what was asked for, so a sweep finds it again.

@@ -91,17 +91,12 @@ def _defaults() -> dict:
 
 
 def _records_from_csv(path: Path) -> list[Record]:
-    import pandas as pd
+    from bench.core.csvfile import read_csv
 
-    try:
-        frame = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputDataError(f"{path} is not a readable CSV ({str(exc).splitlines()[0]})") from None
-    missing = [k for k in (*MATCH_KEY, "latency_ms") if k not in frame.columns and not (k == "latency_ms" and "count" in frame.columns)]
-    if missing:
-        raise InputDataError(
-            f"{path}: CSV lacks columns {', '.join(missing)}; expected a CSV written by `bench results --csv`"
-        )
+    frame = read_csv(path, required=MATCH_KEY, expected="a CSV written by `bench results --csv`")
+    if "latency_ms" not in frame.columns and "count" not in frame.columns:
+        raise InputDataError(f"{path}: CSV lacks columns latency_ms (or count); expected a CSV written by "
+                             "`bench results --csv`")
     records = []
     for _, row in frame.iterrows():
         d = {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
@@ -159,9 +154,7 @@ def _different_setup(a: Record, b: Record) -> list[str]:
 
 
 def _pooled_ms(r: Record):
-    if not r.samples_ns:
-        return None
-    return np.concatenate([np.asarray(x, dtype=float) for x in r.samples_ns]) / NS_PER_MS
+    return r.pooled_ms() if r.samples_ns else None
 
 
 def _figures(b: Record | None, c: Record | None) -> dict:

@@ -214,7 +214,7 @@ def sample_distributions(records, path: Path) -> Path | None:
     fig, axes = plt.subplots(rows, cols, figsize=(3.7 * cols + 0.4, 3.4 * rows), squeeze=False)
     for ax, (key, sessions) in zip(axes.flat, groups.items()):
         shown = sessions[-MAX_SESSIONS_SHOWN:]
-        data = [np.concatenate([np.asarray(s, float) for s in r.samples_ns]) / 1e6 for r in shown]
+        data = [r.pooled_ms() for r in shown]
         ax.violinplot(data, showmedians=True, showextrema=True, widths=0.8)
         low, high = min(d.min() for d in data), max(d.max() for d in data)
         if high > 3 * low:  # a long tail would flatten every violin on a linear axis
