@@ -57,12 +57,12 @@ class TableWriter(Writer):
     columns = ("model", "res", "target", "format", "protocol", "latency", "min", "median", "mean", "std", "n",
                "params (M)", "MACs (G)")
 
-    def serialize(self, records, *, relative_to: str | None = None, width: int = 200, title: str = "latency (ms)",
+    def serialize(self, records, *, relative_to: str | None = None, width: int = 200, title: str | None = None,
                   **_) -> str:
         from rich.console import Console
         from rich.table import Table
 
-        table = Table(title=title)
+        table = Table(title=title or self.title({r.unit for r in records}))
         columns = list(self.columns) + ([f"x {relative_to}"] if relative_to else [])
         for column in columns:
             table.add_column(column, justify="left" if column in ("model", "target", "format", "protocol") else "right")
@@ -72,6 +72,13 @@ class TableWriter(Writer):
         console = Console(width=width, record=True, file=_Discard())
         console.print(table)
         return console.export_text()
+
+    @staticmethod
+    def title(units: set) -> str:
+        if units <= {"ms"}:
+            return "latency (ms)"
+        counted = ", ".join(sorted(u for u in units if u != "ms"))
+        return f"{counted} per inference" if "ms" not in units else f"latency (ms) and {counted} per inference"
 
     @staticmethod
     def row(r) -> list[str]:
