@@ -273,3 +273,16 @@ def test_html_report_renders_in_chromium(measured, report, tmp_path):
     assert len(MODELS) * len(TARGETS) in facts["tables"]  # the configurations
     assert len(records) in facts["tables"]  # the appendix
     assert (tmp_path / "screenshot.png").stat().st_size > 10_000
+
+
+def test_rank_table_puts_counting_targets_beside_timed_ones():
+    import pandas as pd
+
+    from bench.report.plots import rank_table
+
+    timed = pd.DataFrame({"model": ["a", "b", "c"], "target": "host-litert", "format": "tflite", "precision": "fp32",
+                          "latency_ms": [3.0, 1.0, 2.0], "params": [1, 2, 3], "flops": [30, 20, 10]})
+    counted = pd.DataFrame({"model": ["a", "b", "c"], "panel": "arm64-emu tflite/fp32", "count": [10, 30, 20]})
+    ranks = rank_table(timed, counted)
+    assert list(ranks.columns) == ["GMACs", "params", "latency host-litert tflite/fp32", "instructions arm64-emu tflite/fp32"]
+    assert ranks.loc["a", "instructions arm64-emu tflite/fp32"] == 1 and ranks.loc["a", "latency host-litert tflite/fp32"] == 3

@@ -129,11 +129,12 @@ def _box_around(x: float, y: float, radius: float):
     return Bbox([[x - radius, y - radius], [x + radius, y + radius]])
 
 
-def rank_chart(frame, path: Path) -> Path:
-    """Models ranked by GMACs, by params and by latency on each target, side by side: where the lines cross, the
-    targets (or the proxies) order the models differently. Rank 1 (fastest, smallest) at the top."""
+def rank_chart(frame, path: Path, counted=None) -> Path:
+    """Models ranked by GMACs, by params and by latency on each target (and by instructions on counting targets),
+    side by side: where the lines cross, the targets (or the proxies) order the models differently. Rank 1
+    (fastest, smallest) at the top."""
     plt = _pyplot()
-    ranks = rank_table(frame)
+    ranks = rank_table(frame, counted)
     columns = list(ranks.columns)
     n_models = len(ranks)
     label_in = 0.062 * max(len(str(m)) for m in ranks.index) + 0.15  # a model name at 8 pt, in inches
@@ -158,14 +159,15 @@ def rank_chart(frame, path: Path) -> Path:
     ax.set_yticks(range(1, n_models + 1))
     ax.tick_params(axis="y", labelsize=8)
     ax.set_ylabel("rank (1 = fewest / fastest)", fontsize=9)
-    ax.set_title("model ranks: by MACs, by params, and by latency on each target", fontsize=10)
+    ax.set_title("model ranks: by MACs, by params, by latency (or instructions) on each target", fontsize=10)
     ax.grid(alpha=0.3, axis="x")
     fig.tight_layout()
     return _save(fig, path)
 
 
-def rank_table(frame):
-    """Rank of each model (rows) by GMACs, by params and by latency per target (columns); NaN where not measured."""
+def rank_table(frame, counted=None):
+    """Rank of each model (rows) by GMACs, by params, by latency per target and by count per counting target
+    (columns; `counted` has model, panel, count); NaN where not measured."""
     import pandas as pd
 
     frame = one_point_per_model(frame)
@@ -174,6 +176,9 @@ def rank_table(frame):
     columns = {"GMACs": facts["flops"].rank(method="first"), "params": facts["params"].rank(method="first")}
     for panel, group in frame.groupby("panel", sort=True):
         columns[f"latency {panel}"] = group.set_index("model")["latency_ms"].rank(method="first")
+    if counted is not None and len(counted):
+        for panel, group in counted.groupby("panel", sort=True):
+            columns[f"instructions {panel}"] = group.set_index("model")["count"].rank(method="first")
     table = pd.DataFrame(columns)
     last = table.columns[-1]
     return table.sort_values([last, "GMACs"])

@@ -80,6 +80,18 @@ def latest_frame(records):
     return frame
 
 
+def counted_frame(records):
+    """The latest session of each counting configuration (arm64-emu): model, panel, count; ranked beside latency."""
+    import pandas as pd
+
+    latest = [r for r in latest_per_configuration(records) if r.unit != "ms" and r.count is not None]
+    frame = pd.DataFrame([{"model": r.model, "target": r.target, "format": r.format, "precision": r.precision,
+                           "units": compute_units(r), "count": r.count} for r in latest],
+                         columns=["model", "target", "format", "precision", "units", "count"])
+    frame["panel"] = plots.panel_label(frame) if len(frame) else []
+    return frame
+
+
 def write_plots(records, timed, out_dir: Path) -> dict[str, Path]:
     images = {}
     with_facts = timed.dropna(subset=["params", "macs"]) if len(timed) else timed
@@ -88,7 +100,7 @@ def write_plots(records, timed, out_dir: Path) -> dict[str, Path]:
         images["scatter_log"] = plots.latency_scatter(with_facts, out_dir / "latency_vs_flops_params_log.png",
                                                       log=True)
         if with_facts["model"].nunique() > 1:
-            images["ranks"] = plots.rank_chart(with_facts, out_dir / "model_ranks.png")
+            images["ranks"] = plots.rank_chart(with_facts, out_dir / "model_ranks.png", counted_frame(records))
     samples = plots.sample_distributions(records, out_dir / "sample_distributions.png")
     if samples:
         images["samples"] = samples
@@ -103,7 +115,7 @@ def report_blocks(records, timed, images: dict[str, Path], title: str) -> list[t
     blocks += measured_blocks(records)
     blocks += headline_blocks(records)
     blocks += correlation_blocks(timed)
-    blocks += rank_blocks(timed, images)
+    blocks += rank_blocks(timed, images, counted_frame(records))
     blocks += [("h2", "Plots")]
     captions = {"scatter": "Latency vs GFLOPs and params, latest session of each model (MobileOne Fig. 2)",
                 "scatter_log": "The same on log axes",
@@ -204,11 +216,11 @@ def what_to_run(timed) -> str:
             "`bench models`), e.g. " + "; ".join(commands) + ", then make the report again.")
 
 
-def rank_blocks(timed, images) -> list[tuple]:
+def rank_blocks(timed, images, counted=None) -> list[tuple]:
     if "ranks" not in images:
         return []
-    ranks = plots.rank_table(timed).reset_index().rename(columns={"index": "model"})
-    return [("h2", "Model ranks: by MACs, by params, by latency on each target"),
+    ranks = plots.rank_table(timed, counted).reset_index().rename(columns={"index": "model"})
+    return [("h2", "Model ranks: by MACs, by params, by latency (or instructions) on each target"),
             ("p", "Rank 1 is the fewest MACs / params or the fastest. Where the orders differ, the proxy or the "
                   "other target ranks the models differently."),
             ("table", ranks.astype({c: "Int64" for c in ranks.columns if c != "model"})),
