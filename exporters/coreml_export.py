@@ -44,8 +44,7 @@ class CoremlExporter(Exporter):
         import torch
 
         with converter_output_captured():
-            import coremltools as ct
-
+            ct = import_coremltools()
             example = torch.from_numpy(context["input"])
             traced = torch.jit.trace(model.eval(), example)
             shape = tuple(example.shape)
@@ -92,11 +91,30 @@ def _reader_disagreements(coremltools_facts: dict, ours: dict) -> list[str]:
     return [] if theirs == mine else [f"the package reader says {mine}, coremltools says {theirs}"]
 
 
+def import_coremltools():
+    """coremltools imports tensorflow whenever it is installed (to offer its TensorFlow converters). tensorflow and
+    torch's triton in one process have crashed here, and bench converts TensorFlow models in a subprocess only, so
+    tensorflow is hidden while coremltools loads (it then records "no TensorFlow" and never asks again)."""
+    import sys
+
+    if "coremltools" in sys.modules:
+        return sys.modules["coremltools"]
+    hide = "tensorflow" not in sys.modules
+    if hide:
+        sys.modules["tensorflow"] = None  # makes `import tensorflow` raise ImportError
+    try:
+        import coremltools
+    finally:
+        if hide and sys.modules.get("tensorflow", False) is None:
+            del sys.modules["tensorflow"]
+    return coremltools
+
+
 def read_spec_facts(path) -> dict:
     """Model type, spec version, input type/shape and the dtype most weight bytes are stored in."""
     with converter_output_captured():
         try:
-            import coremltools as ct
+            ct = import_coremltools()
         except ImportError as exc:
             raise ArtifactError(f"reading {Path(path).name} needs coremltools ({exc}); pip install '.[coreml]'") from None
         try:

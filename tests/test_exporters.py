@@ -24,7 +24,8 @@ MODELS = ["mobileone_s0", "mobilenetv4_hybrid_medium"]
 def _export(model, fmt, precision, input_kind="tensor", calibration=None):
     entry = get_entry(model)
     cal = calibration_source(calibration) if precision == "int8" else "none"
-    return ensure_artifact(ExportRequest(model, entry.resolution, fmt, precision, input_kind, cal))
+    return ensure_artifact(ExportRequest(model, entry.resolution, fmt, precision, input_kind, cal,
+                                         calibration_dir=calibration if precision == "int8" else None))
 
 
 @pytest.mark.slow
@@ -68,7 +69,7 @@ def test_int8_calibrated_on_real_images(tmp_path, artifact_cache):
         shutil.copy(sample_data / name, images / name)
     artifact = _export("mobileone_s0", "tflite", "int8", calibration=str(images))
     assert artifact.facts["calibration"]["images"] == 3
-    assert artifact.facts["calibration"]["source"].startswith("dir:")
+    assert artifact.facts["calibration"]["source"].startswith("images@3:")  # keyed by the images' content
     assert artifact.key != _export("mobileone_s0", "tflite", "int8").key  # calibration source is in the key
 
 
