@@ -51,3 +51,11 @@ def sigkill_after_records(args, store, at_least: int, timeout: float = 600) -> N
     assert proc.poll() is None, "bench finished before it could be killed"
     proc.send_signal(signal.SIGKILL)
     proc.wait(30)
+
+
+@pytest.fixture(autouse=True)
+def tensorflow_stays_out_of_this_process():
+    """tensorflow beside torch's triton has crashed here: bench converts TensorFlow models in a subprocess, and a
+    test that pulls tensorflow into the test process is named here, at the test that did it."""
+    yield
+    assert "tensorflow" not in sys.modules, "this test imported tensorflow into the test process"
