@@ -2,8 +2,10 @@
 
 Point the client at it with ADB_SERVER_SOCKET=tcp:127.0.0.1:PORT. It answers the host services (version,
 devices-l, features, transport), the shell in both protocols and `sync:` (STAT/SEND/RECV), stores pushed files,
-emulates the few shell commands the Android runner sends, and replies to benchmark_model with a real recorded output.
-It checks what we send and how we read; its numbers never reach a record or a report.
+emulates the few shell commands the Android runner sends, and replies to benchmark_model with a real recorded output,
+to `dumpsys thermalservice` with a real recorded dump (or, for a phone before Android 10, the real "Can't find
+service" line) and to the cpufreq reads with a Pixel 7's real values (tests/data/android/SOURCES.md). It checks what we
+send and how we read; its numbers never reach a record or a report.
 
 Shell protocol, as adb's own source defines it (system/core adb/shell_protocol.h, client/commandline.cpp): a phone
 whose features include `shell_v2` is asked for `shell,v2[,TERM=..],raw:CMD`; every packet is a 1-byte id (stdout 1,
@@ -23,8 +25,14 @@ import struct
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 ADB_VERSION = 41  # adb 1.0.41, Debian's package
+THERMAL_DUMP = (Path(__file__).parent / "data" / "android" / "dumpsys_thermalservice.txt").read_text()
+NO_THERMAL_SERVICE = "Can't find service: thermalservice\n"  # Android 9 and older (no thermal service)
+CLOCK_READ = re.compile(r"for c in ([\d ]+); do for f in ([a-z_ ]+); do echo cpu\$c \$f "
+                        r"\$\(cat /sys/devices/system/cpu/cpu\$c/cpufreq/\$f 2>/dev/null \|\| echo unreadable\); "
+                        r"done; done")
 
 
 @dataclass
@@ -41,6 +49,12 @@ class FakePhone:
     benchmark_rc: int = 0  # benchmark_model's exit code
     sleep_s: float = 0.0  # every shell command takes this long (a hung phone)
     thermal_statuses: list = field(default_factory=lambda: [0])
+    thermal_service: bool = True  # False: a phone before Android 10
+    abilist: str = "arm64-v8a"  # a Pixel 7 runs 64-bit code only
+    governor: str = "sched_pixel"  # the governor of Pixel's kernels
+    unreadable: tuple = ()  # cpufreq files this phone's shell may not read
+    cap_after_benchmarks: int | None = None  # thermal mitigation lowers scaling_max_freq after this many runs
+    cap_khz: int = 1826000  # the ceiling it lowers the fastest cores to (an OPP of the Pixel 7's big cores)
     lose_after_benchmarks: int | None = None  # disappear after this many benchmark_model runs
     files: dict = field(default_factory=dict)
     modes: dict = field(default_factory=dict)
@@ -53,7 +67,7 @@ class FakePhone:
     def props(self) -> dict:
         return {"ro.product.model": self.model, "ro.soc.model": self.soc, "ro.board.platform": "gs201",
                 "ro.build.version.release": self.android, "ro.build.version.sdk": "34",
-                "ro.build.fingerprint": f"google/{self.serial}/test"}
+                "ro.build.fingerprint": f"google/{self.serial}/test", "ro.product.cpu.abilist": self.abilist}
 
     def run_shell(self, command: str) -> tuple[list[tuple[int, str]], int]:
         """(chunks as (stream 1|2, text), exit code) of one command line, exit-code marker included."""
@@ -94,11 +108,30 @@ class FakePhone:
             return ("Current Battery Service state:\n  AC powered: false\n  USB powered: true\n  status: 2\n"
                     "  level: 87\n  temperature: 312\n"), 0
         if cmd == "dumpsys thermalservice":
+            if not self.thermal_service:
+                return NO_THERMAL_SERVICE, 0
             status = self.thermal_statuses.pop(0) if len(self.thermal_statuses) > 1 else self.thermal_statuses[0]
-            return f"IsStatusOverride: false\nThermal Status: {status}\n", 0
+            return THERMAL_DUMP.replace("Thermal Status: 0", f"Thermal Status: {status}"), 0
+        if m := CLOCK_READ.fullmatch(cmd):
+            return self._clocks([int(c) for c in m.group(1).split()], m.group(2).split()), 0
         if "benchmark_model" in cmd:
             return self._benchmark(shlex.split(cmd))
         return [(2, f"/system/bin/sh: {cmd.split()[0]}: not found\n")], 127
+
+    def _clocks(self, cores: list[int], files: list[str]) -> str:
+        """What the shell loop prints: `cpuN FILE VALUE`, "unreadable" where cat fails. The current frequency is
+        given as the ceiling (a core just out of a run)."""
+        freqs, lines = self._freqs(), []
+        capped = self.cap_after_benchmarks is not None and len(self.benchmarks) >= self.cap_after_benchmarks
+        for core in cores:
+            top = freqs.get(core)
+            ceiling = min(top, self.cap_khz) if capped and top == max(freqs.values()) else top
+            values = {"scaling_governor": self.governor, "scaling_cur_freq": ceiling, "scaling_max_freq": ceiling,
+                      "cpuinfo_max_freq": top}
+            for name in files:
+                shown = values.get(name) if top is not None and name not in self.unreadable else None
+                lines.append(f"cpu{core} {name} {'unreadable' if shown is None else shown}\n")
+        return "".join(lines)
 
     def _benchmark(self, argv: list[str]):
         mask = None

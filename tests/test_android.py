@@ -8,6 +8,7 @@ import os
 import shlex
 import shutil
 import sqlite3
+import struct
 import subprocess
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from devices import get_target
 from devices.android.adb import Adb, CommandTimeout, DeviceLost, choose_serial, list_devices
 from devices.android.benchmark_log import SeveralRuns, count_runs, parse
 from devices.android.benchmark_model import benchmark_args, benchmark_command, delegate_flags, timed_timeout
+from devices.android.device_state import Throttled, before, clock_command, parse_clocks, readings, throttling
+from devices.android.elf import check_abi, check_android_build, read_executable
 from devices.android.importer import import_benchmark_log
 from devices.android.phone import fastest_cores_mask, parse_cpu_list
 from tests.adb_standin import FakePhone, StandIn, free_port
@@ -271,6 +274,89 @@ def test_timeout_bound_from_the_probe():
     assert timed_timeout(quick, 1000, 100) == pytest.approx(60 + 2 * 0.01275 + 3 * 1100 * 0.015765)  # the measured max
 
 
+# ------------------------------------------------------------------ the binary's ABI, the throttling rule
+
+NIGHTLY_AARCH64 = ("https://storage.googleapis.com/tensorflow-nightly-public/prod/tensorflow/release/lite/tools/"
+                   "nightly/latest/android_aarch64_benchmark_model")
+
+
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="reads the host's own /bin/true as an x86-64 executable")
+def test_a_real_host_executable_is_refused_as_a_linux_build():
+    true = read_executable(Path("/bin/true"))
+    assert (true.machine, true.abis) == ("x86-64", ("x86_64",)) and true.interpreter.startswith("/lib")
+    with pytest.raises(DeviceError) as err:
+        check_android_build(true)
+    assert str(err.value) == (f"the benchmark_model binary /bin/true is a Linux build (its loader is "
+                              f"{true.interpreter}), not an Android one; download the android_aarch64 binary from "
+                              f"{NIGHTLY_AARCH64}")
+
+
+@pytest.mark.skipif(shutil.which("readelf") is None, reason="binutils' readelf is not installed; CI installs it")
+@pytest.mark.parametrize("machine, bits, interpreter, called", [
+    (183, 64, "/system/bin/linker64", "AArch64"), (40, 32, "/system/bin/linker", "ARM"), (62, 64, None, "X86-64")])
+def test_handmade_elf_agrees_with_readelf(tmp_path, machine, bits, interpreter, called):
+    path = android_elf(tmp_path / "bm", machine, bits, interpreter)
+    said = subprocess.run(["readelf", "-h", "-l", str(path)], capture_output=True, text=True, timeout=30)
+    assert said.returncode == 0 and f"ELF{bits}" in said.stdout and called in said.stdout, said.stdout
+    assert (f"[Requesting program interpreter: {interpreter}]" in said.stdout) == bool(interpreter)
+    assert read_executable(path).interpreter == interpreter
+    check_android_build(read_executable(path))  # Android's loader, or none (static): accepted
+
+
+def test_abi_check_names_the_binary_the_phone_and_the_download(tmp_path):
+    arm32 = read_executable(android_elf(tmp_path / "arm", 40, 32, "/system/bin/linker"))
+    check_abi(arm32, ["arm64-v8a", "armeabi-v7a", "armeabi"], "android (serial FA1)")  # a 2016 Pixel runs it
+    with pytest.raises(DeviceError) as err:
+        check_abi(arm32, ["arm64-v8a"], "pixel7 (serial PX7A)")  # a Pixel 7 runs 64-bit code only
+    assert str(err.value) == (f"the benchmark_model binary {tmp_path / 'arm'} is 32-bit ARM; pixel7 (serial PX7A) "
+                              f"runs arm64-v8a; download the android_aarch64 binary from {NIGHTLY_AARCH64}")
+    x86 = read_executable(android_elf(tmp_path / "x86", 62, 64))
+    check_abi(x86, ["x86_64", "x86"], "android (serial emulator-5554)")
+    with pytest.raises(DeviceError, match=r"x86 is x86-64; android \(serial A\) runs arm64-v8a, armeabi-v7a; "
+                                          r"download the android_aarch64 binary"):
+        check_abi(x86, ["arm64-v8a", "armeabi-v7a"], "android (serial A)")
+    with pytest.raises(DeviceError, match=r"runs armeabi-v7a, armeabi; download the android_arm binary from "
+                                          r"\S+/android_arm_benchmark_model$"):
+        check_abi(read_executable(android_elf(tmp_path / "a64")), ["armeabi-v7a", "armeabi"], "android (serial B)")
+
+
+@pytest.mark.parametrize("content, says", [
+    (b"#!/bin/sh\necho hi\n", "is not an ELF executable"),
+    (b"\x7fELF\x02\x02\x01" + bytes(80), "is not a little-endian 32- or 64-bit ELF file"),
+])
+def test_not_an_android_executable_is_one_line(tmp_path, content, says):
+    path = tmp_path / "bm"
+    path.write_bytes(content)
+    with pytest.raises(DeviceError, match=says):
+        read_executable(path)
+    with pytest.raises(DeviceError, match=r"ELF machine 8 \(32-bit\), which no Android ABI runs"):
+        read_executable(android_elf(tmp_path / "mips", 8, 32, "/system/bin/linker"))
+
+
+PX7_CLOCKS = ("cpu7 scaling_governor sched_pixel\ncpu7 scaling_cur_freq 2850000\ncpu7 scaling_max_freq 1826000\n"
+              "cpu7 cpuinfo_max_freq 2850000\n")
+
+
+def test_clock_reads_and_the_throttling_rule():
+    capped = parse_clocks(PX7_CLOCKS, [7])
+    assert capped == {7: {"governor": "sched_pixel", "cur_khz": 2850000, "max_khz": 1826000,
+                          "cpuinfo_max_khz": 2850000}}
+    [entry] = readings(3, "after", 0, capped)
+    assert entry["throttled"] == "core 7 capped at 1.83 of 2.85 GHz"
+    assert throttling([entry]) == "core 7 capped at 1.83 of 2.85 GHz after invocation 3"
+    free = parse_clocks(PX7_CLOCKS.replace("1826000", "2850000").replace("cur_freq 2850000", "cur_freq 500000"), [7])
+    assert throttling(readings(1, "before", 0, free)) is None  # an idle core's low frequency is not judged
+    assert throttling(readings(1, "before", 1, free)) == "thermal status 1 (light) before invocation 1"
+    powersave = parse_clocks(PX7_CLOCKS.replace("sched_pixel", "powersave").replace("1826000", "2850000"), [7])
+    assert throttling(readings(2, "after", 0, powersave)) == "core 7 on the powersave governor after invocation 2"
+    hidden = parse_clocks("cpu7 scaling_governor unreadable\ncpu7 scaling_max_freq unreadable\n"
+                          "cpu7 cpuinfo_max_freq 2850000\n", [7])
+    assert hidden[7] == {"governor": None, "cur_khz": None, "max_khz": None, "cpuinfo_max_khz": 2850000,
+                         "unreadable": ["scaling_governor", "scaling_cur_freq", "scaling_max_freq"]}
+    assert throttling(readings(1, "after", None, hidden)) is None  # unknown is not throttled
+    assert "for c in 6 7;" in clock_command([6, 7]) and "for c in <cores>;" in clock_command(None)
+
+
 # ------------------------------------------------------------------ real adb, no device
 
 
@@ -291,11 +377,27 @@ def test_no_device_with_real_adb(tmp_path):
 # ------------------------------------------------------------------ transport against the stand-in
 
 
+def android_elf(path: Path, machine: int = 183, bits: int = 64, interpreter: str | None = "/system/bin/linker64",
+                pad: int = 4096) -> Path:
+    """A dynamically linked ELF executable's header and PT_INTERP, by the gABI layout (readelf agrees: see
+    test_handmade_elf_agrees_with_readelf), then random bytes: the stand-in only stores it, nothing runs it."""
+    interp = (interpreter.encode() + b"\0") if interpreter else b""
+    ident = b"\x7fELF" + bytes([bits // 32, 1, 1, 0]) + bytes(8)
+    if bits == 64:
+        header = ident + struct.pack("<HHIQQQIHHHHHH", 3, machine, 1, 0, 64 if interp else 0, 0, 0, 64, 56,
+                                     1 if interp else 0, 64, 0, 0)
+        phdr = struct.pack("<IIQQQQQQ", 3, 4, 120, 0, 0, len(interp), len(interp), 1) if interp else b""
+    else:
+        header = ident + struct.pack("<HHIIIIIHHHHHH", 3, machine, 1, 0, 52 if interp else 0, 0, 0, 52, 32,
+                                     1 if interp else 0, 40, 0, 0)
+        phdr = struct.pack("<IIIIIIII", 3, 84, 0, 0, len(interp), len(interp), 4, 1) if interp else b""
+    path.write_bytes(header + phdr + interp + os.urandom(pad))
+    return path
+
+
 @pytest.fixture
 def binary(tmp_path):
-    path = tmp_path / "benchmark_model"
-    path.write_bytes(b"\x7fELF" + os.urandom(4096))  # any bytes: the stand-in checks it was pushed and chmod'ed
-    return path
+    return android_elf(tmp_path / "benchmark_model")  # an Android AArch64 build, as the nightly android_aarch64 one
 
 
 def model_file(tmp_path, precision="fp32") -> Artifact:
@@ -361,7 +463,8 @@ def test_measure_pushes_once_and_sends_exactly_the_plan(standin_env, binary, tmp
         plan = target.plan(artifact, protocol, threads=3, options=options)
         assert s.requests == []  # the dry run touched nothing
         m = target.measure(artifact, protocol, threads=3, options=options, progress=lambda n: None)
-        shell = [shlex.split(ln)[4].replace("<mask>", "e0") for ln in plan if ln.startswith("adb ") and " shell " in ln]
+        shell = [shlex.split(ln)[4].replace("<mask>", "e0").replace("<cores>", "5 6 7")
+                 for ln in plan if ln.startswith("adb ") and " shell " in ln]
         assert phone.bodies == shell  # one source of argv: measure sent exactly the plan's shell lines
         pushes = [shlex.split(ln)[5] for ln in plan if ln.startswith("adb ") and " push " in ln]
         assert phone.pushes == pushes and phone.modes[pushes[0]] == "755"
@@ -486,6 +589,97 @@ def test_device_lost_mid_run_is_retried_once_then_clear_error(standin_env, binar
         assert len(transports) == 1  # retried once (the phone was gone), then the error
 
 
+@needs_adb
+def test_unthrottled_run_stores_each_reading_and_the_facts_of_the_key(standin_env, binary, tmp_path):
+    phone = FakePhone("PX7A", benchmark_output=GPU_LOG)
+    with StandIn([phone]) as s:
+        standin_env(s)
+        m = measure("pixel7", model_file(tmp_path), binary, threads=2)
+    state = m.extra["device_state"]
+    assert [(e["invocation"], e["when"], e["core"]) for e in state] == [
+        (i, when, core) for i in (1, 2) for when in ("before", "after") for core in (6, 7)]
+    assert all(e["governor"] == "sched_pixel" and e["max_khz"] == e["cpuinfo_max_khz"] == 2850000
+               and e["thermal_status"] == 0 and e["throttled"] is None for e in state)
+    assert "throttled" not in m.extra
+    assert (m.device["serial"], m.device["model"], m.device["fingerprint"], m.device["abilist"]) == (
+        "PX7A", "Pixel 7", "google/PX7A/test", ["arm64-v8a"])
+    assert (m.options["delegate"], m.options["compute_unit"], m.options["threads"]) == ("xnnpack", "cpu", 2)
+
+
+@needs_adb
+def test_a_core_capped_after_an_invocation_refuses_the_run(standin_env, binary, tmp_path):
+    protocol = get_protocol("mnv4").with_overrides(runs=50, warmup=4, repeats=3)
+    phone = FakePhone("PX7A", benchmark_output=GPU_LOG, cap_after_benchmarks=3)  # after the probe and 2 invocations
+    with StandIn([phone]) as s:
+        standin_env(s)
+        with pytest.raises(Throttled) as err:
+            measure("pixel7", model_file(tmp_path), binary, protocol=protocol)
+    assert str(err.value) == ("PX7A (pixel7): core 7 capped at 1.83 of 2.85 GHz after invocation 2; not stored: "
+                              "pass --allow-throttled to keep it, flagged")
+    assert len(phone.benchmarks) == 3  # invocation 3 never ran
+
+
+@needs_adb
+def test_allow_throttled_keeps_the_run_flagged(standin_env, binary, tmp_path):
+    protocol = get_protocol("mnv4").with_overrides(runs=50, warmup=4, repeats=3)
+    phone = FakePhone("PX7A", benchmark_output=GPU_LOG, cap_after_benchmarks=3)
+    with StandIn([phone]) as s:
+        standin_env(s)
+        m = measure("pixel7", model_file(tmp_path), binary, protocol=protocol, allow_throttled=True, cooldown_s=0)
+    assert m.extra["throttled"] == ("core 7 capped at 1.83 of 2.85 GHz after invocation 2 "
+                                    "(and 2 more throttled readings)")
+    flagged = [(e["invocation"], e["when"], e["max_khz"]) for e in m.extra["device_state"] if e["throttled"]]
+    assert flagged == [(2, "after", 1826000), (3, "before", 1826000), (3, "after", 1826000)]
+    assert len(m.repeat_summaries) == 3
+
+
+@needs_adb
+def test_a_hot_phone_is_refused_before_the_invocation_after_the_cooldown(standin_env, binary, tmp_path):
+    phone = FakePhone("PX7A", benchmark_output=GPU_LOG, thermal_statuses=[2])
+    with StandIn([phone]) as s:
+        standin_env(s)
+        with pytest.raises(Throttled, match=r"^PX7A \(pixel7\): thermal status 2 \(moderate\) before invocation 1 "
+                                            r"\(still, after waiting 0\.[0-9]+ s of --cooldown-s 0\.3\); not stored"):
+            measure("pixel7", model_file(tmp_path), binary, cooldown_s=0.3)
+    assert len(phone.benchmarks) == 1  # the probe only
+    cooling = FakePhone("PX7A", thermal_statuses=[3, 3, 0])
+    with StandIn([cooling]) as s:
+        standin_env(s)
+        check, entries = before(Adb("PX7A", retry_wait_s=0.1), [7], 1, cooldown_s=30, poll_s=0.1)
+    assert check["thermal"] == "none" and 0.15 < check["cooldown_waited_s"] < 10 and entries[0]["throttled"] is None
+    assert cooling.bodies.count("dumpsys thermalservice") == 3 and cooling.bodies.count(clock_command([7])) == 3
+
+
+@needs_adb
+def test_unreadable_clocks_and_no_thermal_service_are_stored_as_unknown(standin_env, binary, tmp_path):
+    phone = FakePhone("OLD9", model="Pixel 3", benchmark_output=GPU_LOG, thermal_service=False,
+                      unreadable=("scaling_governor", "scaling_max_freq"))
+    with StandIn([phone]) as s:
+        standin_env(s)
+        m = measure("android", model_file(tmp_path), binary)
+    first = m.extra["device_state"][0]
+    assert (first["governor"], first["max_khz"], first["cpuinfo_max_khz"], first["thermal_status"]) == (
+        None, None, 2850000, None)
+    assert first["unreadable"] == ["scaling_governor", "scaling_max_freq"] and first["throttled"] is None
+    assert "throttled" not in m.extra and m.extra["hygiene"][0]["thermal"] == "unknown"
+
+
+@needs_adb
+def test_abi_mismatch_is_refused_before_any_push(standin_env, tmp_path):
+    arm32 = android_elf(tmp_path / "android_arm_benchmark_model", 40, 32, "/system/bin/linker")
+    pixel7 = FakePhone("PX7A")
+    pixel1 = FakePhone("FA1", model="Pixel", abilist="arm64-v8a,armeabi-v7a,armeabi", benchmark_output=GPU_LOG)
+    with StandIn([pixel7, pixel1]) as s:
+        standin_env(s)
+        with pytest.raises(DeviceError) as err:
+            measure("pixel7", model_file(tmp_path), arm32, serial="PX7A")
+        kept = measure("android", model_file(tmp_path), arm32, serial="FA1")
+    assert str(err.value) == (f"the benchmark_model binary {arm32} is 32-bit ARM; pixel7 (serial PX7A) runs "
+                              f"arm64-v8a; download the android_aarch64 binary from {NIGHTLY_AARCH64}")
+    assert "getprop ro.product.cpu.abilist" in pixel7.bodies and not pixel7.pushes and not pixel7.benchmarks
+    assert kept.device["abilist"] == ["arm64-v8a", "armeabi-v7a", "armeabi"] and pixel1.pushes
+
+
 # ------------------------------------------------------------------ the CLI, end to end
 
 
@@ -543,3 +737,59 @@ def test_cli_dry_run_prints_the_adb_commands(tmp_path, binary, tflite_model):
                      "--warmup_runs=100 --min_secs=0 --warmup_min_secs=0 --max_secs=100000 --num_threads=1 "
                      "--use_xnnpack=true'"]
     assert any("--enable_op_profiling=true" in ln for ln in lines)
+    assert "adb -s PX7A shell 'getprop ro.product.cpu.abilist'" in lines
+    clocks = f"adb -s PX7A shell {shlex.quote(clock_command(None))}"
+    assert lines.count(clocks) == 2 * len(timed) and any("<cores>: the ids of those cores" in ln for ln in lines)
+    first = lines.index(timed[0])
+    assert lines[first - 3:first + 4] == [
+        "adb -s PX7A shell 'dumpsys battery'", "adb -s PX7A shell 'dumpsys thermalservice'", clocks, timed[0],
+        lines[first + 1], clocks, "adb -s PX7A shell 'dumpsys thermalservice'"]
+
+
+@needs_adb
+def test_cli_throttled_run_is_refused_or_kept_flagged_and_reported(tmp_path, binary, tflite_model):
+    from bench.core.record import Record
+    from bench.report.device_state import device_state_markdown, state_rows, throttled_flag
+
+    store = tmp_path / "s.sqlite"
+    args = ("run", "--model", tflite_model, "--target", "pixel7", "--runs", "50", "--warmup", "4", "--repeats", "2",
+            "--benchmark-model", binary, "--store", store, "--cooldown-s", "0")
+    results = []
+    for more in ((), ("--allow-throttled",)):  # each on a phone that heats after the probe and one invocation
+        with StandIn([FakePhone("PX7A", benchmark_output=GPU_LOG, cap_after_benchmarks=2)]) as s:
+            results.append(run_bench(*args, *more, env=s.env))
+            subprocess.run(["adb", "kill-server"], env={**os.environ, **s.env}, capture_output=True, timeout=30)
+    refused, kept = results
+    lines = [ln for ln in refused.stderr.splitlines() if ln.startswith("bench: error:")]
+    assert refused.returncode == 4 and len(lines) == 1 and "Traceback" not in refused.stderr, refused.stderr
+    assert lines[0].endswith("PX7A (pixel7): core 7 capped at 1.83 of 2.85 GHz after invocation 1; not stored: "
+                             "pass --allow-throttled to keep it, flagged")
+    assert kept.returncode == 0, kept.stderr
+    [stored] = json.loads(run_bench("results", "--store", store, "--json").stdout)
+    record = Record.from_dict(stored)
+    assert throttled_flag(record) == ("throttled: core 7 capped at 1.83 of 2.85 GHz after invocation 1 "
+                                      "(and 2 more throttled readings)")
+    rows = state_rows(record)
+    assert [(r["invocation"], r["when"], r["ceiling MHz"], r["throttled"]) for r in rows] == [
+        (1, "before", "2850", ""), (1, "after", "1826", "core 7 capped at 1.83 of 2.85 GHz"),
+        (2, "before", "1826", "core 7 capped at 1.83 of 2.85 GHz"),
+        (2, "after", "1826", "core 7 capped at 1.83 of 2.85 GHz")]
+    report = device_state_markdown([record])
+    assert report.startswith("## Device state: clocks and thermal status around each invocation")
+    assert "Flagged, kept with --allow-throttled: core 7 capped" in report and "Build: `google/PX7A/test`." in report
+    assert all(str(v) in report for v in rows[1].values())
+
+
+@needs_adb
+def test_cli_linux_build_is_refused_before_the_phone(tmp_path, tflite_model):
+    linux = android_elf(tmp_path / "linux_aarch64_benchmark_model", interpreter="/lib/ld-linux-aarch64.so.1")
+    phone = FakePhone("PX7A", benchmark_output=GPU_LOG)
+    with StandIn([phone]) as s:
+        result = run_bench("run", "--model", tflite_model, "--target", "pixel7", "--benchmark-model", linux,
+                           "--store", tmp_path / "s.sqlite", env=s.env)
+        subprocess.run(["adb", "kill-server"], env={**os.environ, **s.env}, capture_output=True, timeout=30)
+    lines = [ln for ln in result.stderr.splitlines() if ln.startswith("bench: error:")]
+    assert result.returncode == 4 and len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert lines[0].endswith(f"{linux} is a Linux build (its loader is /lib/ld-linux-aarch64.so.1), not an Android "
+                             f"one; download the android_aarch64 binary from {NIGHTLY_AARCH64}")
+    assert not phone.bodies and not phone.pushes

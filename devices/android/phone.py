@@ -1,16 +1,16 @@
-"""Facts and hygiene of one phone: model, SoC, Android version, online cores and their frequencies, CPU features,
-battery and thermal state. The shell commands are named here once; the run plan and measure() both use them."""
+"""Facts of one phone: model, SoC, Android version, build fingerprint, ABIs, online cores and their frequencies, CPU
+features, battery and thermal status. The shell commands are named here once; the run plan and measure() both use
+them (the per-invocation clock and thermal reads, and the throttling rule: devices/android/device_state.py)."""
 
 from __future__ import annotations
 
 import re
-import time
 
 from devices.android.adb import Adb
 
 PROPS = (("model", "ro.product.model"), ("soc_model", "ro.soc.model"), ("board_platform", "ro.board.platform"),
          ("android", "ro.build.version.release"), ("sdk", "ro.build.version.sdk"),
-         ("fingerprint", "ro.build.fingerprint"))
+         ("fingerprint", "ro.build.fingerprint"), ("abilist", "ro.product.cpu.abilist"))
 FREQ_GLOB = "/sys/devices/system/cpu/cpu*/cpufreq/cpuinfo_max_freq"
 FREQS_COMMAND = f"for f in {FREQ_GLOB}; do echo $f $(cat $f); done"
 ONLINE_COMMAND = "cat /sys/devices/system/cpu/online"
@@ -31,7 +31,8 @@ def device_facts(adb: Adb) -> dict:
     freqs = core_max_freqs(adb.shell(FREQS_COMMAND))
     online = parse_cpu_list(adb.shell(ONLINE_COMMAND, check=False).strip())
     features = cpu_features(adb.shell(CPUINFO_COMMAND, check=False))
-    return {**props, "soc": props["soc_model"] or props["board_platform"], "serial": adb.serial,
+    abis = [abi.strip() for abi in props.pop("abilist").split(",") if abi.strip()]
+    return {**props, "abilist": abis, "soc": props["soc_model"] or props["board_platform"], "serial": adb.serial,
             "cores": len(freqs), "cores_online": online, "core_max_khz": {str(i): f for i, f in freqs.items()},
             "fp16_arithmetic": bool(FP16_FEATURES & features)}
 
@@ -91,16 +92,3 @@ def thermal_status(adb: Adb) -> int | None:
     out = adb.shell(THERMAL_COMMAND, check=False)
     m = re.search(r"Thermal Status:\s*(\d+)", out)
     return int(m.group(1)) if m else None
-
-
-def hygiene(adb: Adb, cooldown_s: float, poll_s: float = 5.0) -> dict:
-    """Battery, then thermal status; while throttled, the thermal read repeats every `poll_s` up to `cooldown_s`."""
-    started = time.monotonic()
-    charge = battery(adb)
-    status = thermal_status(adb)
-    while status not in (None, 0) and time.monotonic() - started < cooldown_s:
-        time.sleep(min(poll_s, max(0.0, cooldown_s - (time.monotonic() - started))))
-        status = thermal_status(adb)
-    return {"battery": charge, "thermal_status": status,
-            "thermal": THERMAL_NAMES.get(status, "unknown") if status is not None else "unknown",
-            "cooldown_waited_s": round(time.monotonic() - started, 2)}

@@ -1,7 +1,7 @@
 """The commands of one Android measurement, in order: the single source that `plan` (dry run) prints and
 `measure` sends. Facts, pushes (each only when the phone's copy differs), a one-run probe that bounds the timed
-invocations' time, then per repeat the hygiene reads and one timed invocation, then (asked for) a separate
-op-profiling invocation whose timings are never the latency."""
+invocations' time, then per repeat the battery, thermal and clock reads, one timed invocation and the clock and
+thermal reads again, then (asked for) a separate op-profiling invocation whose timings are never the latency."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from devices.android.benchmark_model import (
     check_command,
     push_commands,
 )
+from devices.android.device_state import clock_command
 from devices.android.phone import BATTERY_COMMAND, THERMAL_COMMAND, fact_commands
 
 
@@ -36,6 +37,7 @@ class Session:
     op_profile: bool = False
     require_full_delegation: bool = False
     mask: str | None = None  # known once the phone's cores are read
+    cores: list[int] | None = None  # the pinned cores (the mask's), known with it
 
     @property
     def remote_model(self) -> str:
@@ -73,11 +75,13 @@ class Session:
         out = ["# " + "; ".join(note for note in (
             "<serial>: the one attached phone" if not serial else "",
             f"<mask>: taskset mask of the {self.threads} fastest online core(s), read from the phone" if mask else "",
+            "<cores>: the ids of those cores" if not self.cores else "",
             "<sha>: the first 16 hex digits of the model's sha256" if not self.model_sha256 else "",
             "each shell line runs with an exit-code marker appended (`; __rc=$?; echo __BENCH_RC=$__rc; exit $__rc`)",
         ) if note)]
         out += ["adb devices -l", f"adb -s {who} features  # shell_v2 keeps stderr and the exit code; else legacy"]
         out += [sh(cmd) for cmd in fact_commands()]
+        out += ["# here, on the host: the binary's ELF machine is checked against ro.product.cpu.abilist"]
         for local, remote, executable in self.pushes():
             mkdir, *chmod = push_commands(remote, executable)
             out += [sh(check_command(remote)), f"# only when the phone's copy differs in size or sha256:",
@@ -85,11 +89,17 @@ class Session:
                     *[sh(c) for c in chmod]]
         out += ["# probe: one run, to bound each timed invocation's time", sh(self.command(self.probe_args, mask))]
         for repeat in range(self.repeats):
-            pause = f"; after a {pause_s:g} s pause" if repeat and pause_s else ""
-            out += [f"# invocation {repeat + 1} of {self.repeats}{pause}; the thermal read repeats every 5 s while "
-                    f"throttled, up to {cooldown_s:g} s", sh(BATTERY_COMMAND), sh(THERMAL_COMMAND),
-                    sh(self.command(self.timed_args, mask))]
+            out += self._invocation_lines(repeat, sh, mask, cooldown_s, pause_s)
         if self.op_profile:
             out += ["# op profile: a separate invocation; its timings are not the latency",
                     sh(self.command(self.profile_args, mask))]
         return out
+
+    def _invocation_lines(self, repeat: int, sh, mask: str | None, cooldown_s: float, pause_s: float) -> list[str]:
+        pause = f"; after a {pause_s:g} s pause" if repeat and pause_s else ""
+        clocks = clock_command(self.cores)
+        return [f"# invocation {repeat + 1} of {self.repeats}{pause}; the thermal and clock reads repeat every 5 s "
+                f"while hot or capped, up to {cooldown_s:g} s", sh(BATTERY_COMMAND), sh(THERMAL_COMMAND), sh(clocks),
+                sh(self.command(self.timed_args, mask)),
+                "# after it: clocks, then the thermal status (a hot or capped reading refuses the run unless "
+                "--allow-throttled)", sh(clocks), sh(THERMAL_COMMAND)]

@@ -25,7 +25,9 @@ from devices.android.benchmark_model import (
     run_benchmark,
     timed_timeout,
 )
-from devices.android.phone import device_facts, fastest_cores_mask, hygiene
+from devices.android.device_state import after, before, refuse_or_flag
+from devices.android.elf import check_abi, check_android_build, read_executable
+from devices.android.phone import device_facts, fastest_cores_mask
 from devices.android.session import Session
 from devices.registry import Measurement, Target, register_target
 
@@ -52,7 +54,10 @@ ANDROID_OPTIONS = (
     Option("benchmark_model", Path, None, "the benchmark_model binary to push (or $BENCH_BENCHMARK_MODEL)"),
     Option("op_profile", bool, False, "also run one separate invocation with --enable_op_profiling=true and store "
                                       "its per-operator table (its timings are not the latency)"),
-    Option("cooldown_s", float, 60.0, "before each invocation wait up to S seconds for thermal status 0"),
+    Option("cooldown_s", float, 60.0, "before each invocation wait up to S seconds for thermal status 0 and "
+                                      "uncapped pinned cores"),
+    Option("allow_throttled", bool, False, "keep a run whose phone was hot (thermal status >= 1) or whose pinned "
+                                           "cores were capped around an invocation, flagged, instead of refusing it"),
     Option("pause_s", float, 0.0, "pause S seconds between invocations"),
     Option("serial", str, None, "device serial (adb devices -l); repeat for several phones, measured in parallel",
            multiple=True),
@@ -92,7 +97,7 @@ class AndroidTarget(Target):
 
     def preflight(self, options: dict) -> None:
         choose_serial(one_serial(options.get("serial")), list_devices(), self.name)
-        local_binary(options.get("benchmark_model"))
+        check_android_build(read_executable(local_binary(options.get("benchmark_model"))))
 
     def check_options(self, fmt: str, precision: str, options: dict) -> None:
         self.check_delegate(options.get("delegate") or "xnnpack", precision)
@@ -134,15 +139,18 @@ class AndroidTarget(Target):
 
     def measure(self, artifact, protocol, *, threads, options, progress) -> Measurement:
         session = self.session(artifact, protocol, threads, options, local_binary(options.get("benchmark_model")))
+        binary_elf = read_executable(session.binary)
+        check_android_build(binary_elf)  # on the host, before any phone is asked
         serial = choose_serial(one_serial(options.get("serial")), list_devices(), self.name)
         adb = Adb(serial, retry_wait_s=float(options.get("retry_wait_s", 5.0)))
         facts = device_facts(adb)
         self.check_phone(facts, serial)
+        check_abi(binary_elf, facts["abilist"], f"{self.name} (serial {serial})")
         pushed = {remote: push_if_changed(adb, local, remote, executable)
                   for local, remote, executable in session.pushes()}
-        cores: list[int] = []
+        session.cores = []
         if facts["core_max_khz"]:
-            session.mask, cores = fastest_cores_mask(facts["core_max_khz"], threads, facts["cores_online"])
+            session.mask, session.cores = fastest_cores_mask(facts["core_max_khz"], threads, facts["cores_online"])
         source = f"{serial} ({self.name})"
         probe = run_benchmark(adb, session.command(session.probe_args), runs=None,
                               timeout=probe_timeout(Path(artifact.path).stat().st_size), source=f"{source} probe")
@@ -151,31 +159,43 @@ class AndroidTarget(Target):
         if session.op_profile:
             profile = run_benchmark(adb, session.command(session.profile_args), runs=None,
                                     timeout=timed_timeout(probe, PROFILE_RUNS, 0), source=f"{source} op profile")
-        return self._measurement(session, facts, cores, adb, probe, timed, profile, pushed)
+        return self._measurement(session, facts, adb, probe, timed, profile, pushed)
 
     def _timed(self, adb, session: Session, probe, options, progress, source) -> list[tuple]:
+        """Per invocation: (its log, the hygiene facts, its clock and thermal readings, the throttling reason)."""
         timeout = timed_timeout(probe, session.runs, session.warmup)
+        cooldown, allowed = float(options.get("cooldown_s", 60.0)), bool(options.get("allow_throttled"))
         out = []
         for repeat in range(session.repeats):
             if repeat and float(options.get("pause_s", 0)) > 0:
                 time.sleep(float(options["pause_s"]))
-            check = hygiene(adb, float(options.get("cooldown_s", 60.0)))
+            check, ahead = before(adb, session.cores, repeat + 1, cooldown)
+            waited = f" (still, after waiting {check['cooldown_waited_s']:g} s of --cooldown-s {cooldown:g})"
+            reasons = [refuse_or_flag(ahead, allowed, source, waited if cooldown else "")]
             log = run_benchmark(adb, session.command(session.timed_args), runs=session.runs, timeout=timeout,
                                 source=f"{source} invocation {repeat + 1}")
-            out.append((log, check))
+            behind = after(adb, session.cores, repeat + 1)
+            reasons.append(refuse_or_flag(behind, allowed, source))
+            out.append((log, check, ahead + behind, [r for r in reasons if r]))
             progress(session.runs)
         return out
 
-    def _measurement(self, session: Session, facts, cores, adb, probe, timed, profile, pushed) -> Measurement:
-        logs = [log for log, _ in timed]
+    def _measurement(self, session: Session, facts, adb, probe, timed, profile, pushed) -> Measurement:
+        logs = [log for log, *_ in timed]
         delegation = logs[0].delegation
         forced_fp16 = "--xnnpack_force_fp16=true" in session.timed_args
         invocations = [log.to_json() for log in logs]
         extra = {"init_ms": logs[0].init_ms, "first_inference_ms": logs[0].first_inference_ms,
-                 "memory": logs[0].memory, "invocations": invocations, "hygiene": [c for _, c in timed],
+                 "memory": logs[0].memory, "invocations": invocations, "hygiene": [c for _, c, *_ in timed],
+                 "device_state": [entry for *_, readings, _ in timed for entry in readings],
                  "pushed": {"binary": pushed[REMOTE_BINARY], "model": pushed[session.remote_model]},
                  "probe": {**probe.to_json(), "note": "one-run probe that bounds the timeouts; not the latency"},
                  "delegation": delegation, "partially_delegated": delegation.get("graph") == "partial"}
+        throttled = [reason for *_, reasons in timed for reason in reasons]
+        if throttled:  # kept with --allow-throttled: the first reason names it, the count says how often
+            more = len(throttled) - 1
+            extra["throttled"] = throttled[0] + (f" (and {more} more throttled reading{'s' * (more > 1)})"
+                                                 if more else "")
         if profile is not None:
             extra["op_profile"] = profile.op_profile
             extra["op_profile_run"] = {**profile.to_json(), "note": "timed with op profiling on; not the latency"}
@@ -183,8 +203,9 @@ class AndroidTarget(Target):
             runtime=self.runtime,
             runtime_version=f"benchmark_model sha256:{content_hash(session.binary)[:12]}",
             repeat_summaries=[log.measured.summary() for log in logs],
-            device={**facts, "affinity_cores": cores},
+            device={**facts, "affinity_cores": session.cores},
             options={"threads": session.threads, "delegate": session.delegate, "accelerator": session.accelerator,
+                     "compute_unit": _compute_unit(session),
                      "taskset_mask": session.mask, "flags": session.timed_args,
                      "command": session.command(session.timed_args),
                      "delegation": _delegation_label(delegation),
@@ -202,6 +223,13 @@ def _delegation_label(delegation: dict) -> str:
         kernels = delegation.get("delegate_kernels")
         return f"partial ({kernels} delegate kernels, the rest on the CPU)" if kernels else "partial"
     return {"complete": "complete", "none": "none (all on the CPU)"}.get(graph, "not reported")
+
+
+def _compute_unit(session: Session) -> str:
+    """Where the graph was asked to run: the CPU (XNNPACK or TFLite's kernels), the GPU, or NNAPI's accelerator."""
+    if session.delegate == "nnapi":
+        return f"nnapi:{session.accelerator}" if session.accelerator else "nnapi (the driver's choice)"
+    return "gpu" if session.delegate == "gpu" else "cpu"
 
 
 def _arithmetic(session: Session, forced_fp16: bool, facts: dict) -> str:
