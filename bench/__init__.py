@@ -3,4 +3,6 @@
 Flow: zoo -> exporters -> artifact -> devices -> protocols -> record -> store -> analysis / report / compare.
 """
 
-__version__ = "0.1.0"
+from bench.core.version import __version__
+
+__all__ = ["__version__"]

@@ -43,6 +43,15 @@ class Artifact:
     facts: dict = field(default_factory=dict)
     key: str = ""
 
+    def subject(self):
+        """What a record says ran: this artifact's identity and facts."""
+        from bench.core.record import Subject
+
+        return Subject(model=self.model, resolution=self.resolution, format=self.format, precision=self.precision,
+                       params=self.params, macs=self.macs, input_kind=self.input_kind, artifact_path=str(self.path),
+                       artifact_hash=self.sha256, artifact_bytes=self.size_bytes, export_s=self.export_s,
+                       parity=self.parity, artifact_facts=self.facts)
+
     def to_json(self) -> dict:
         d = asdict(self)
         d["path"] = str(self.path)
@@ -60,7 +69,9 @@ def cache_root() -> Path:
 
 def cache_key(request, exporter) -> str:
     key = {
-        "request": {k: v for k, v in asdict(request).items() if k != "calibration_dir"},
+        # A zoo model's key is what it was before modules had content keys, so caches stay valid.
+        "request": {k: v for k, v in asdict(request).items()
+                    if k != "calibration_dir" and not (k == "content" and not v)},
         "exporter": exporter.format,
         "exporter_version": exporter.version,
         "tools": exporter.tool_versions(),
@@ -106,14 +117,14 @@ def cache_entry(request, *, root: Path | None = None) -> tuple[Artifact | None, 
     return _load_entry(entry), entry / f"{safe_name(request.model)}{exporter.suffix}"
 
 
-def ensure_artifact(request, *, root: Path | None = None, force: bool = False, notify=None) -> Artifact:
+def ensure_artifact(request, *, root: Path | None = None, force: bool = False, notify=None, build=None) -> Artifact:
     """Return the cached artifact for `request`, exporting it first if there is no complete entry.
 
+    `build` makes the torch model (default: the zoo's `create_model`); a module given in Python passes its own.
     keras/... zoo entries go through TensorFlow's converter (it reads `request.calibration_dir` itself)."""
     from exporters import get_exporter
 
     exporter = get_exporter(request.format)
-    exporter.check(request)
     if _is_keras_entry(request.model):
         return _ensure_keras_entry(request, root=root, force=force, notify=notify,
                                    calibration_dir=request.calibration_dir)
@@ -124,17 +135,17 @@ def ensure_artifact(request, *, root: Path | None = None, force: bool = False, n
             return found
     if notify:
         notify(f"exporting {request.model} ({request.resolution}px) to {request.format}/{request.precision}...")
-    return _export_entry(request, exporter, entry, key)
+    return _export_entry(request, exporter, entry, key, build)
 
 
-def _export_entry(request, exporter, entry: Path, key: str) -> Artifact:
+def _export_entry(request, exporter, entry: Path, key: str, build=None) -> Artifact:
     import numpy as np
     import torch
 
     from bench.zoo import create_model
     from bench.zoo.counting import count_params_macs
 
-    model = create_model(request.model, request.resolution)
+    model = build() if build else create_model(request.model, request.resolution)
     example = np.random.default_rng(PARITY_SEED).standard_normal((1, 3, request.resolution, request.resolution))
     example = example.astype(np.float32)
     try:
@@ -201,8 +212,9 @@ def _commit(staging: Path, entry: Path, artifact: Artifact, filename: str) -> Ar
     return artifact
 
 
-def artifact_from_file(path: str | os.PathLike) -> Artifact:
-    """A model file the user already has. Params and MACs are counted from the graph where we can."""
+def artifact_from_file(path: str | os.PathLike, described: dict | None = None) -> Artifact:
+    """A model file the user already has. Params and MACs are counted from the graph where we can; `described` is
+    that reading when the caller already made it (exporters.source)."""
     p = Path(path)
     if not p.exists():
         raise ArtifactError(f"model file {p} does not exist")
@@ -211,7 +223,7 @@ def artifact_from_file(path: str | os.PathLike) -> Artifact:
     exporter = exporter_for_suffix(p.suffix)
     if exporter is None:
         raise UnsupportedFormat(f"cannot tell the format of {p.name}; known suffixes: {', '.join(known_suffixes())}")
-    described = exporter.describe(p)  # raises ArtifactError on a corrupt file
+    described = described or exporter.describe(p)  # raises ArtifactError on a corrupt file
     return Artifact(
         path=p.resolve(),
         format=exporter.format,
@@ -230,23 +242,6 @@ def artifact_from_file(path: str | os.PathLike) -> Artifact:
 # Converted by TensorFlow's own converter in a subprocess (exporters/tensorflow_export.py). Cached like every
 # artifact: the key is the source's content (or the zoo entry), the request and the tool versions.
 
-TF_SUFFIXES = (".keras", ".h5")
-
-
-def is_tf_source(path: str | os.PathLike) -> bool:
-    """Whether the pipeline should hand `path` to `artifact_from_tf_source`: a .keras/.h5 path (existing or not, so
-    a missing one is reported as missing), or a directory that is no other format's artifact (an .mlpackage is
-    Core ML) — a SavedModel, or reported as not one. Cheap: no TensorFlow import."""
-    p = Path(path)
-    if p.suffix.lower() in TF_SUFFIXES:
-        return True
-    if not p.is_dir():
-        return False
-    from exporters.registry import exporter_for_suffix
-
-    return exporter_for_suffix(p.suffix) is None
-
-
 def artifact_from_tf_source(path: str | os.PathLike, *, precision: str = "fp32", resolution: int | None = None,
                             calibration_dir: str | None = None, root: Path | None = None, force: bool = False,
                             notify=None) -> Artifact:
@@ -256,20 +251,11 @@ def artifact_from_tf_source(path: str | os.PathLike, *, precision: str = "fp32",
     images, else synthetic ones. Bad input raises ArtifactError with one line and caches nothing."""
     from exporters.tensorflow_export import source_kind
 
-    _check_tf_precision(precision)
     p = Path(path).resolve()
     kind = source_kind(p)  # missing path, a directory with no saved_model.pb: one line, before any hashing
     model = p.stem if kind == "keras" else p.name
     return _ensure_tf({"kind": kind, "path": str(p)}, {"sha256": content_hash(p)}, model=model, precision=precision,
                       resolution=resolution, calibration_dir=calibration_dir, root=root, force=force, notify=notify)
-
-
-def _check_tf_precision(precision: str) -> None:
-    from exporters.tensorflow_export import PRECISIONS
-
-    if precision not in PRECISIONS:
-        raise UnsupportedFormat(f"TensorFlow models convert to tflite with precision {', '.join(PRECISIONS)}; "
-                                f"not '{precision}'")
 
 
 def _is_keras_entry(model: str) -> bool:

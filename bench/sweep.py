@@ -4,7 +4,7 @@ Config (TOML):
 
     models = ["mobileone_s0", "mobilenetv4_conv_small"]   # zoo names or model files
     suites = ["mobileone-activations"]                     # optional: every model of these suites
-    protocols = ["mobileone"]                              # default ["mobileone"]
+    protocols = ["mobileone"]                              # default: each target's own (mnv4 on Android)
     runs = 300                                             # optional overrides of the protocols' counts
     warmup = 30
     repeats = 1
@@ -34,8 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.core.errors import BenchError, InputDataError
-from bench.core.protocols import get_protocol
-from bench.pipeline import Cell, Hooks, Outcome, RunSpec, prepare, run_cells
+from bench.core.protocols import protocol_for
+from bench.pipeline import Cell, Hooks, RunResult, RunSpec, prepare, run_cells
 
 _KNOWN_KEYS = {"models", "suites", "protocols", "runs", "warmup", "repeats", "threads", "pause_s", "targets"}
 
@@ -73,14 +73,15 @@ def _models(path: Path, text: str, config: dict) -> list[str]:
     return models
 
 
-def _protocols(path: Path, text: str, config: dict) -> list:
+def _protocols(path: Path, text: str, config: dict, target) -> list:
+    """The config's protocols, else the target's own; with the config's run counts."""
     protocols = []
-    for name in config.get("protocols", ["mobileone"]):
+    for name in config.get("protocols", [None]):
         try:
-            protocols.append(get_protocol(name).with_overrides(
-                runs=config.get("runs"), warmup=config.get("warmup"), repeats=config.get("repeats")))
+            protocols.append(protocol_for(target, name, runs=config.get("runs"), warmup=config.get("warmup"),
+                                          repeats=config.get("repeats")))
         except BenchError as exc:
-            raise InputDataError(f"{_where(path, text, name)}: {exc}") from None
+            raise InputDataError(f"{_where(path, text, name or 'runs')}: {exc}") from None
     return protocols
 
 
@@ -99,7 +100,7 @@ def load_plan(path: str | Path) -> SweepPlan:
         raise InputDataError(f"{_where(path, text, key)}: unknown key '{key}'; known: {', '.join(sorted(_KNOWN_KEYS))}")
 
     models = _models(path, text, config)
-    protocols = _protocols(path, text, config)
+    _protocols(path, text, config, None)  # names and counts checked once, before any target
     targets = config.get("targets") or [{"name": "host"}]
     threads = int(config.get("threads", 1))
     cells = []
@@ -119,7 +120,8 @@ def load_plan(path: str | Path) -> SweepPlan:
                     needle = f'"{model}"' if "model" in str(exc) else (pair or t["name"])
                     raise InputDataError(f"{_where(path, text, needle, max(0, target_line - 1) if pair else 0)}: "
                                          f"{exc}") from None
-                cells += [Cell(job, protocol) for protocol in protocols for job in jobs]
+                cells += [Cell(job, protocol) for protocol in _protocols(path, text, config, jobs[0].target)
+                          for job in jobs]
     return SweepPlan(cells, float(config.get("pause_s", 0.0)))
 
 
@@ -143,7 +145,7 @@ class StopAfterCurrent:
         signal.signal(signal.SIGINT, self._previous)
 
 
-def run_sweep(plan: SweepPlan, store_path, hooks: Hooks, *, force: bool = False) -> Outcome:
+def run_sweep(plan: SweepPlan, store_path, hooks: Hooks, *, force: bool = False) -> RunResult:
     """Measure the plan's cells through the coordinator; the first Ctrl-C stops after the measurement under way."""
     with StopAfterCurrent() as stop:
         hooks.stop_requested = lambda: stop.requested

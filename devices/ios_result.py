@@ -11,11 +11,12 @@ import json
 import math
 from pathlib import Path
 
-from bench import __version__
 from bench.core.errors import InputDataError
 from bench.core.measurement import Measurement
+from bench.core.outcome import Timing
 from bench.core.protocols import PROTOCOLS, get_protocol
-from bench.core.record import Record, derive_statistics
+from bench.core.record import Record, build_record
+from exporters.source import imported_subject
 
 SCHEMA_VERSION = 1
 UINT64_MAX = 2**64 - 1  # the app stores samples as UInt64
@@ -117,7 +118,8 @@ def measurement_from_result(text: str, *, source: str = "result JSON") -> tuple[
     ran = {k: data[k] for k in ("protocol", "warmup", "runs", "rounds", "compute_units")}
     measurement = Measurement(
         runtime="coreml", runtime_version=f"{data['device']['system_name']} {data['device']['system_version']}",
-        samples_ns=data["samples_ns"], device=dict(data["device"]),
+        outcome=Timing(samples_ns=data["samples_ns"]), device=dict(data["device"]),
+        ran={"warmup": data["warmup"], "runs": data["runs"], "repeats": data["rounds"]},
         options={"compute_units": COMPUTE_UNITS[data["compute_units"]]},
         extra={"compile_s": data.get("compile_s"), "load_s": data["load_s"],
                "first_prediction_ms": data["first_prediction_ms"], "thermal_state_start": data["thermal_state_start"],
@@ -133,13 +135,8 @@ def record_from_result(text: str, *, model: str, target: str, protocol: str | No
     """An imported result as a record (no artifact, no host: it was measured elsewhere); `protocol` None means the
     protocol the app ran, another one is recomputed from the raw samples."""
     m, ran = measurement_from_result(text, source=source)
-    record = Record(
-        model=model, resolution=resolution, format="coreml", precision="fp16", target=target, runtime=m.runtime,
-        runtime_version=m.runtime_version, threads=0, protocol=get_protocol(protocol or ran["protocol"]).name,
-        warmup=ran["warmup"], runs=ran["runs"], repeats=ran["rounds"], samples_ns=m.samples_ns, device=m.device,
-        options=m.options, bench_version=__version__, extra={**m.extra, "imported": True},
-    )
-    return derive_statistics(record)
+    subject = imported_subject(model, resolution, "coreml", "fp16")
+    return build_record(subject, target, get_protocol(protocol or ran["protocol"]), m, threads=0)
 
 
 def import_ios_result(path, *, model: str, target: str, protocol: str | None = None,

@@ -26,6 +26,7 @@ class Target:
     supports: dict[str, tuple[str, ...]] = {}
     default_format: str = ""
     default_precision: str = ""
+    default_protocol: str = "mobileone"  # how papers measured on this kind of device (Android: mnv4)
     options: tuple[Option, ...] = ()  # what `bench run` may pass this target beyond the common flags
 
     def pairs(self) -> list[str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.core.errors import UnsupportedFormat
 from bench.core.registry import Registry
 
 EXPORTERS: Registry["Exporter"] = Registry(
@@ -23,6 +22,7 @@ class ExportRequest:
     calibration: str = "synthetic"  # INT8 calibration source (a description that changes the cache key)
     # Where the calibration images are. Not part of the cache key: their content is, in `calibration`.
     calibration_dir: str | None = field(default=None, compare=False)
+    content: str = ""  # an in-memory module's content hash (bench.measure); empty for zoo models
 
 
 class Exporter:
@@ -47,18 +47,6 @@ class Exporter:
         """Facts of a file in this format, counted from its graph: params, macs, resolution, precision.
         Raises ArtifactError when the file cannot be read."""
         raise NotImplementedError
-
-    def check(self, request: ExportRequest) -> None:
-        if request.precision not in self.precisions:
-            raise UnsupportedFormat(
-                f"format {self.format} has no precision '{request.precision}'; "
-                f"supported: {', '.join(self.precisions)}"
-            )
-        if request.input_kind not in self.input_kinds:
-            raise UnsupportedFormat(
-                f"format {self.format} has no input kind '{request.input_kind}'; "
-                f"supported: {', '.join(self.input_kinds)}"
-            )
 
 
 def register_exporter(cls):

@@ -103,6 +103,19 @@ def test_plan_is_one_line_per_step_and_touches_nothing(tmp_path):
     assert "every 5 s" in lines[2] and "bench import aihub JOB_ID" in lines[2] and "download" in lines[3]
 
 
+def test_an_fp32_model_on_the_npu_is_planned_as_fp16_math(tmp_path):
+    t = get_target("aihub-s23")
+    lines = t.plan(model_file(tmp_path, "tflite", "fp32"), get_protocol("mobileone"), threads=1,
+                   options=t.resolve_options({}))
+    assert len(lines) == 4 and "fp32 model computed in fp16: the NPU has no fp32 path" in lines[1]
+    cpu = t.plan(model_file(tmp_path, "tflite", "fp32"), get_protocol("mobileone"), threads=1,
+                 options=t.resolve_options({"compute_unit": "cpu"}))
+    assert "computed in" not in cpu[1]
+    assert aihub_target.compute_precision("tflite", "int8", "npu") == ("int8", None)
+    assert aihub_target.compute_precision("onnx", "fp32", "npu")[0] == "fp16"
+    assert aihub_target.compute_precision("tflite", "fp32", "all") == ("fp32", None)  # placement decides; unknown
+
+
 def test_importing_the_target_loads_no_client():
     code = "import sys, devices.aihub.target, devices.aihub.importer; print('qai_hub' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
@@ -117,6 +130,19 @@ def test_import_helpers_read_the_job():
 
 
 # ------------------------------------------------------------------ the real client against the stand-in
+
+
+def tiny_onnx(path: Path) -> Path:
+    """A real one-convolution ONNX model (the CLI reads model files it is given); nothing is measured on it."""
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper, save
+
+    weight = numpy_helper.from_array(np.ones((4, 3, 3, 3), np.float32), "w")
+    graph = helper.make_graph([helper.make_node("Conv", ["image", "w"], ["out"])], "tiny",
+                              [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, 32, 32])],
+                              [helper.make_tensor_value_info("out", TensorProto.FLOAT, [1, 4, 30, 30])], [weight])
+    save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    return path
 
 
 def model_file(tmp_path, fmt="tflite", precision="int8") -> Artifact:
@@ -193,13 +219,15 @@ def test_measure_end_to_end_through_the_real_client(standin, tmp_path, capsys):
 
 
 def test_record_statistics_recompute_from_the_samples(standin, tmp_path):
+    from bench.core.outcome import Timing
     from bench.core.record import Record, derive_statistics
 
     standin()
     m = measure(artifact=model_file(tmp_path))
     r = derive_statistics(Record(model="m", resolution=224, format="tflite", precision="int8", target="aihub-s23",
                                  runtime=m.runtime, runtime_version=m.runtime_version, threads=1,
-                                 protocol="mobileone", warmup=0, runs=3, repeats=1, samples_ns=m.samples_ns))
+                                 protocol="mobileone", warmup=0, runs=3, repeats=1,
+                                 outcome=Timing(samples_ns=m.samples_ns)))
     assert r.latency_ms == 1.4 and r.n_samples == 3 and r.median_ms == 1.45
 
 
@@ -380,8 +408,94 @@ def test_cli_lists_devices_and_refuses_bad_jobs_and_devices_in_one_line(standin,
     unknown = run_bench("import", "aihub", "j9999", "--store", store)
     assert unknown.returncode != 0 and len(unknown.stderr.strip().splitlines()) == 1, unknown.stderr
     assert "j9999" in unknown.stderr and not store.exists()
-    artifact = model_file(tmp_path)
-    bad = run_bench("run", "--model", artifact.path, "--target", "aihub", "--device", "Samsung Galaxy S99",
-                    "--store", store)
+    bad = run_bench("run", "--model", tiny_onnx(tmp_path / "tiny.onnx"), "--target", "aihub", "--device",
+                    "Samsung Galaxy S99", "--store", store)
     assert bad.returncode != 0 and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
     assert "Samsung Galaxy S99" in bad.stderr and not store.exists()
+
+
+def test_fp32_on_the_npu_records_the_fp16_math_that_ran(standin, tmp_path, capsys):
+    """AI Hub documents that the NPU computes float graphs in fp16: the job goes as asked, the record says so."""
+    s = standin()
+    m = measure(artifact=model_file(tmp_path, "tflite", "fp32"))
+    assert m.options["compute_precision"] == "fp16" and m.options["compute_unit"] == "npu"
+    assert m.extra["method"]["compute_precision"].startswith("fp32 model computed in fp16: the NPU has no fp32 path")
+    assert s.hub.jobs["j0001"]["pb"].options == "--compute_unit npu"
+    assert "fp32 tflite on the NPU is computed in fp16" in capsys.readouterr().err
+    onnx = measure("aihub", model_file(tmp_path, "onnx", "fp32"), device="Samsung Galaxy S23")
+    assert onnx.options["compute_precision"] == "fp16" and "QNN EP" in onnx.extra["method"]["compute_precision"]
+    cpu = measure(artifact=model_file(tmp_path, "tflite", "fp32"), compute_unit="cpu")
+    assert cpu.options["compute_precision"] == "fp32" and "compute_precision" not in cpu.extra["method"]
+    assert measure(artifact=model_file(tmp_path)).options["compute_precision"] == "int8"
+
+
+# ------------------------------------------------------------------ installing the client
+
+REQUIREMENTS = REPO / "devices" / "aihub" / "requirements.txt"
+
+
+def _names(path: Path) -> list[str]:
+    lines = (ln.split("#")[0].strip() for ln in path.read_text().splitlines())
+    return [_canonical(ln.split("==")[0]) for ln in lines if ln]
+
+
+def _canonical(name: str) -> str:
+    import re
+
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_one_install_command_in_the_readme_ci_and_the_error():
+    from devices.aihub.client import INSTALL
+
+    assert INSTALL in (REPO / "devices" / "aihub" / "README.md").read_text()
+    ci = " ".join((REPO / ".ci" / "run").read_text().replace("\\\n", " ").split())
+    assert INSTALL.replace("pip install", "pip install -q") in ci
+    pinned = set(_names(REPO / "constraints.txt"))
+    assert _names(REQUIREMENTS)[0] == "qai-hub" and set(_names(REQUIREMENTS)) <= pinned
+
+
+def test_the_requirements_list_is_everything_the_client_needs():
+    """Installed with --no-deps, the list must be closed: every requirement of every listed package is listed."""
+    pytest.importorskip("qai_hub", reason="the qai-hub client is not installed")
+    from importlib.metadata import requires
+
+    from packaging.requirements import Requirement
+
+    listed = set(_names(REQUIREMENTS))
+    needed = set()
+    for name in listed:
+        for text in requires(name) or []:
+            req = Requirement(text)
+            if req.marker is None or req.marker.evaluate({"extra": ""}):
+                needed.add(_canonical(req.name))
+    assert needed <= listed, f"not listed: {sorted(needed - listed)}"
+
+
+def _shim(tmp_path, body: str) -> dict:
+    """A qai_hub package placed first on the path, standing in for an installed client of another version."""
+    package = tmp_path / "shim" / "qai_hub"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(body)
+    return {"PYTHONPATH": os.pathsep.join([str(tmp_path / "shim"), str(REPO)])}
+
+
+def test_an_older_client_is_one_line_naming_both_versions_and_the_command(tmp_path):
+    from devices.aihub.client import INSTALL
+    from tests.conftest import run_bench
+
+    env = _shim(tmp_path, "from packaging.version import Version\n__version__ = Version('0.55.0')\n")
+    done = run_bench("targets", "--aihub", env=env, timeout=300)
+    assert done.returncode != 0 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "qai-hub 0.55.0 is installed; the AI Hub target needs qai-hub 0.56.0 or newer" in done.stderr
+    assert done.stderr.strip().endswith(INSTALL) and "Traceback" not in done.stderr
+
+
+def test_a_missing_client_is_one_line_with_the_install_command(tmp_path):
+    from devices.aihub.client import INSTALL
+    from tests.conftest import run_bench
+
+    env = _shim(tmp_path, "raise ImportError(\"No module named 'qai_hub'\")\n")
+    done = run_bench("targets", "--aihub", env=env, timeout=300)
+    assert done.returncode != 0 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert f"needs the qai-hub client; from the repository root run: {INSTALL}" in done.stderr

@@ -1,8 +1,10 @@
 """The decision module on synthetic sample lists with known answers."""
 
 import numpy as np
+import pytest
 
-from bench.regression.decision import FASTER, NO_CHANGE, SLOWER, compare_samples, paired_rounds
+from bench.regression.decision import (DEFAULT_ALPHA, FASTER, NO_CHANGE, NOT_ENOUGH, SLOWER, compare_samples,
+                                       compare_summaries, paired_rounds, smallest_u_p)
 
 
 def _samples(rng, base, n=1000, spread=0.02):
@@ -54,10 +56,36 @@ def test_heavy_tailed_noise_still_shows_a_real_slowdown():
     assert compare_samples(np.median(a), np.median(b), a, b).verdict == SLOWER
 
 
-def test_without_samples_the_ratio_alone_decides():
-    assert compare_samples(5.0, 5.6).verdict == SLOWER
-    assert compare_samples(5.0, 5.1).verdict == NO_CHANGE
-    assert compare_samples(5.0, 5.6).p_value is None
+def test_without_samples_there_are_not_enough_samples_to_decide():
+    """asv asks first whether the test could ever be significant; a bare ratio is not a decision."""
+    d = compare_samples(5.0, 10.0)
+    assert d.verdict == NOT_ENOUGH and d.p_value is None and d.ratio == 2.0
+
+
+def test_three_against_three_of_a_doubling_cannot_be_significant_but_five_can():
+    a, b = [5.0, 5.1, 4.9], [10.0, 10.2, 9.8]
+    d = compare_samples(5.0, 10.0, a, b)
+    assert d.verdict == NOT_ENOUGH and "smallest possible p 0.1" in d.test
+    assert smallest_u_p(3, 3) == pytest.approx(2 / 20)  # 2 / C(6, 3): the exact test's floor
+    assert smallest_u_p(5, 5) == pytest.approx(2 / 252) and smallest_u_p(5, 5) < DEFAULT_ALPHA
+    five = compare_samples(5.0, 10.0, [*a, 5.05, 4.95], [*b, 10.1, 9.9])
+    assert five.verdict == SLOWER and five.p_value < DEFAULT_ALPHA
+
+
+def test_summaries_only_are_tested_on_their_means_stds_and_counts():
+    """benchmark_model prints mean, std and count per run set: Welch's t-test on those, not the bare ratio."""
+    base = {"mean": 10.0, "std": 0.5, "count": 50}
+    slower = compare_summaries(10.0, 11.0, base, {"mean": 11.0, "std": 0.5, "count": 50})
+    assert slower.verdict == SLOWER and slower.p_value < 1e-6 and "welch" in slower.test
+    noisy = compare_summaries(10.0, 11.0, base, {"mean": 11.0, "std": 20.0, "count": 50})
+    assert noisy.verdict == NO_CHANGE
+    assert compare_summaries(10.0, 11.0, {"mean": 10.0}, {"mean": 11.0}).verdict == NOT_ENOUGH
+
+
+def test_too_few_ab_rounds_are_not_enough_samples():
+    rounds = lambda value, n: [[value, value * 1.01]] * n  # noqa: E731
+    assert paired_rounds(rounds(5.0, 5), rounds(10.0, 5)).verdict == NOT_ENOUGH
+    assert paired_rounds(rounds(5.0, 6), rounds(10.0, 6)).verdict == SLOWER
 
 
 def test_paired_rounds_follow_drift_together():

@@ -209,15 +209,36 @@ def test_a_target_that_chooses_its_counts_keeps_them_and_the_cell_it_was_asked_f
     from bench.artifact import Artifact
     from bench.core.measurement import Measurement
     from bench.core.protocols import get_protocol
-    from bench.pipeline import build_record
+    from bench.core.outcome import Count, Timing
+    from bench.pipeline import record_of
     from devices import get_target
 
     protocol = get_protocol("mobileone")
     artifact = Artifact(path="m.tflite", format="tflite", precision="int8", model="m", resolution=224, sha256="ab")
     target = get_target("arm64-emu")
-    counted = Measurement(runtime="litert-aarch64", runtime_version="1.4.0", unit="instructions", counts=[7, 7],
-                          counting={"warmup": 1, "counted": 2})
-    record = build_record(artifact, target, protocol, counted, 1, {})
+    counted = Measurement(runtime="litert-aarch64", runtime_version="1.4.0", outcome=Count(counts=[7, 7]),
+                          ran={"warmup": 1, "runs": 2, "repeats": 1})
+    record = record_of(artifact, target, protocol, counted, 1, {})
     assert (record.warmup, record.runs, record.repeats, record.count) == (1, 2, 1, 7)
-    timed_key = build_record(artifact, target, protocol, Measurement("x", "1", samples_ns=[[1, 2]]), 1, {})
+    timed_key = record_of(artifact, target, protocol, Measurement("x", "1", outcome=Timing([[1, 2]])), 1, {})
     assert record.settings_key() == timed_key.settings_key()  # same cell as asked: a sweep skips it
+
+
+def test_nothing_below_the_commands_imports_the_package_face():
+    """`bench/__init__.py` is the face (its version comes from bench.core.version): a folder below it importing
+    `bench` itself, even inside a function, would be a folder-level cycle that import-linter cannot see."""
+    faces = []
+    for folder in ("bench", "devices", "exporters"):
+        for path in (REPO / folder).rglob("*.py"):
+            if path == REPO / "bench" / "__init__.py":
+                continue
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom) and node.module == "bench" and node.level == 0:
+                    faces.append(f"{path.relative_to(REPO)}: from bench import {node.names[0].name}")
+                if isinstance(node, ast.Import) and any(alias.name == "bench" for alias in node.names):
+                    faces.append(f"{path.relative_to(REPO)}: import bench")
+    assert faces == []
+    from bench import __version__
+    from bench.core.version import __version__ as owned
+
+    assert __version__ == owned

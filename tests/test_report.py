@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.core.outcome import Count
 from bench.core.record import Record
 from bench.report.summary import write_report
 from bench.report.tables import by_unit, configuration_table, display, session_table
@@ -132,8 +133,7 @@ def test_counts_and_partial_delegation_are_never_shown_as_plain_milliseconds(mea
     timed = [r for r in records if r.target == "host-litert"]
     partial = _with(timed[-1], extra={**timed[-1].extra, "partially_delegated": True,
                                      "delegation": {"delegate": "gpu", "graph": "partial", "delegate_kernels": 3}})
-    count = _with(timed[-1], target="arm64-emu", unit="instructions", latency_ms=None, samples_ns=[],
-                  counts=[102_512_345], count=102_512_345)
+    count = _with(timed[-1], target="arm64-emu", outcome=Count(counts=[102_512_345]).derive())
     table = configuration_table([*timed[:-1], partial, count])
     parts = dict(by_unit(table))
     assert set(parts) == {"ms", "instructions per inference"}

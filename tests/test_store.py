@@ -5,15 +5,16 @@ import sqlite3
 import pytest
 
 from bench.core.errors import InputDataError
+from bench.core.outcome import Timing
 from bench.core.record import Record, derive_statistics
-from bench.store import Store, open_existing
-from tests.conftest import sigkill_after_records
+from bench.store import SCHEMA_VERSION, Store, open_existing
+from tests.conftest import REPO, run_bench, sigkill_after_records
 
 
 def _record(model="m", samples=((3_000_000, 2_000_000, 4_000_000),)):
     r = Record(model=model, resolution=224, format="onnx", precision="fp32", target="host", runtime="onnxruntime",
                runtime_version="1", threads=1, protocol="mobileone", warmup=0, runs=3, repeats=1,
-               samples_ns=[list(s) for s in samples])
+               outcome=Timing(samples_ns=[list(s) for s in samples]))
     return derive_statistics(r)
 
 
@@ -89,3 +90,67 @@ def test_several_processes_creating_one_new_store_at_once(tmp_path):
         assert p.exitcode == 0
     with open_existing(path) as s:
         assert s.count() == 4
+
+
+# ---------------------------------------------------------------- schema versions
+FIXTURE = REPO / "tests" / "data" / "store" / "bench-0.1.0.sqlite"
+
+
+def _fixture_copy(tmp_path):
+    import shutil
+
+    path = tmp_path / "old.sqlite"
+    shutil.copy(FIXTURE, path)
+    return path
+
+
+def test_a_store_written_by_bench_0_1_0_reads_the_same_after_migration(tmp_path):
+    """The fixture was written by bench 0.1.0 (a real host run, host-litert int8, imported Android and iOS results,
+    the CI baseline's arm64-emu counts); beside it, what 0.1.0 read from it."""
+    expected = json.loads((FIXTURE.parent / "bench-0.1.0.records.json").read_text())
+    path = _fixture_copy(tmp_path)
+    with open_existing(path) as store:  # read as it is, not migrated
+        assert store.version() == 1 and [r.to_dict() for r in store.records()] == expected
+    with Store(path) as store:  # opened for writing: brought forward to the current schema
+        assert store.version() == SCHEMA_VERSION
+        rows = store._db.execute("SELECT unit, count, latency_ms FROM records ORDER BY timestamp, rowid").fetchall()
+        assert [r.to_dict() for r in store.records()] == expected
+    assert [(u, c) for u, c, _ in rows] == [(r["unit"], r["count"]) for r in expected]
+    assert {u for u, _, _ in rows} == {"ms", "instructions"}
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_a_new_store_states_its_schema_version(store_path):
+    with Store(store_path) as s:
+        s.add(_record())
+    db = sqlite3.connect(store_path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert db.execute("SELECT unit, count FROM records").fetchall() == [("ms", None)]
+
+
+def test_a_store_from_a_newer_bench_is_refused_in_one_line(tmp_path):
+    path = _fixture_copy(tmp_path)
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    db.commit()
+    db.close()
+    for args in (("results", "--store", path), ("compare", path, path)):
+        done = run_bench(*args)
+        lines = [line for line in done.stderr.splitlines() if line.strip()]
+        assert done.returncode != 0 and len(lines) == 1, done.stderr
+        assert f"store {path} was written by a newer bench (store schema {SCHEMA_VERSION + 1}" in lines[0]
+    with pytest.raises(InputDataError, match="newer bench"):
+        Store(path)
+
+
+def test_a_failed_migration_leaves_the_old_store_as_it_was(tmp_path, monkeypatch):
+    import bench.store as store_module
+
+    path = _fixture_copy(tmp_path)
+    broken = {**store_module.MIGRATIONS, 1: store_module.MIGRATIONS[1] + "\nUPDATE no_such_table SET x = 1;"}
+    monkeypatch.setattr(store_module, "MIGRATIONS", broken)
+    with pytest.raises(InputDataError):
+        Store(path)
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 0
+    assert "unit" not in [c[1] for c in db.execute("PRAGMA table_info(records)")]

@@ -114,7 +114,9 @@ def records_table(records):
     (unit other than ms: instructions, ...) are left out: they have no latency to rank."""
     import pandas as pd
 
-    records = [r for r in records if getattr(r, "unit", "ms") == "ms"]
+    from bench.core.outcome import Timing
+
+    records = [r for r in records if isinstance(r.outcome, Timing)]
     rows = [
         {
             "model": r.model,

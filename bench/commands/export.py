@@ -13,8 +13,8 @@ from bench.commands import ui
 
 
 def export(
-    model: str = typer.Option(..., "--model", "-m", help="Zoo model name."),
-    fmt: str = typer.Option("onnx", "--format", "-f", help="onnx, coreml or tflite."),
+    model: str = typer.Option(..., "--model", "-m", help="Zoo model name, or a TensorFlow model (SavedModel directory, .keras, .h5)."),
+    fmt: Optional[str] = typer.Option(None, "--format", "-f", help="onnx, coreml or tflite (default: onnx; tflite for TensorFlow models)."),
     precision: Optional[str] = typer.Option(None, "--precision", "-p", help="fp32, fp16 or int8."),
     resolution: Optional[int] = typer.Option(None, help="Input resolution (default: the paper's)."),
     input_kind: str = typer.Option("tensor", "--input", help="Core ML input: tensor (float16) or image."),
@@ -23,19 +23,13 @@ def export(
     force: bool = typer.Option(False, help="Export again even when the cache has it."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
 ):
-    """Export a zoo model (cached by content) and check it against PyTorch."""
-    from bench.artifact import ensure_artifact
-    from bench.core.errors import ArtifactError
-    from bench.pipeline import RunSpec
-    from bench.pipeline.artifacts import request_for
-    from exporters import get_exporter
+    """Export a zoo model (cached by content) and check it against PyTorch (or TensorFlow)."""
+    from bench.pipeline import RunSpec, prepare_export
+    from bench.pipeline.artifacts import resolve_artifact
 
-    if resolution is not None and resolution < 32:
-        raise ArtifactError(f"--resolution {resolution} is too small; use 32 or more")
-    spec = RunSpec(model=model, resolution=resolution, input_kind=input_kind,
+    spec = RunSpec(model=model, format=fmt, precision=precision, resolution=resolution, input_kind=input_kind,
                    calibration_dir=str(calibration_dir) if calibration_dir else None)
-    request = request_for(spec, fmt, precision or get_exporter(fmt).precisions[0])
-    artifact = ensure_artifact(request, force=force, notify=ui.notify)
+    artifact = resolve_artifact(prepare_export(spec), force=force, notify=ui.notify)
     path = _copy_to(artifact.path, out) if out else artifact.path
     summary = {**artifact.to_json(), "path": str(path)}
     if as_json:

@@ -23,7 +23,7 @@ def benchmark_model(
     logfile: Path = typer.Argument(..., help="A benchmark_model log (stdout, adb shell or logcat)."),
     model: str = typer.Option(..., "--model", "-m", help="Name to store the model under."),
     target: str = typer.Option(..., "--target", "-t", help="Where it was measured (see `bench targets`)."),
-    protocol: str = typer.Option("mobileone", help="mobileone (min of the runs) or mnv4 (median of means)."),
+    protocol: Optional[str] = typer.Option(None, help="mobileone (min of the runs) or mnv4 (median of means); default: the target's (mnv4 on Android phones)."),
     precision: str = typer.Option("fp32", help="Precision of the model that was run."),
     resolution: int = typer.Option(224),
     run: Optional[int] = typer.Option(None, "--run", help="Which run of a log that holds several (1-based); without it such a log is refused with the count."),
@@ -31,8 +31,10 @@ def benchmark_model(
     as_json: bool = typer.Option(False, "--json"),
 ):
     """Store a benchmark_model log measured elsewhere (what the log says: threads, delegate, delegation)."""
+    from bench.store import check_writable
     from devices.android.importer import import_benchmark_log
 
+    check_writable(store)
     record = import_benchmark_log(logfile, model=model, target=target, protocol=protocol, precision=precision,
                                   resolution=resolution, run=run)
     _store_and_show(record, store, as_json)
@@ -48,8 +50,10 @@ def ios_result(
     as_json: bool = typer.Option(False, "--json"),
 ):
     """Store a result JSON copied off an iPhone by hand."""
+    from bench.store import check_writable
     from devices.ios_result import import_ios_result
 
+    check_writable(store)
     record, note = import_ios_result(result_file, model=model, target=target, protocol=protocol, resolution=resolution)
     if note:
         ui.notify(note)
@@ -68,8 +72,10 @@ def aihub(
     as_json: bool = typer.Option(False, "--json"),
 ):
     """Collect an AI Hub profile job (one interrupted by Ctrl-C, or run outside bench) into the store."""
+    from bench.store import check_writable
     from devices.aihub.importer import import_job
 
+    check_writable(store)
     record = import_job(job_id, model=model, precision=precision, target=target, protocol=protocol,
                         allow_partial=allow_partial, client_profile=client_profile)
     _store_and_show(record, store, as_json)

@@ -67,8 +67,9 @@ def ab(
     """A/B: measure baseline and candidate alternately; store both; exit 1 when the candidate is slower."""
     from bench.pipeline import RunSpec
     from bench.regression.ab import run_ab
-    from bench.store import Store
+    from bench.store import Store, check_writable
 
+    check_writable(store)
     specs = [RunSpec(model=m, target=target, format=fmt, precision=precision, threads=threads, resolution=r)
              for m, r in ((baseline, baseline_resolution), (candidate, candidate_resolution))]
     with ui.progress_bar() as bar:
@@ -90,9 +91,8 @@ def ab(
 
 def _ab_line(result, row: dict, baseline: str, candidate: str) -> str:
     if row["baseline_median_ms"] is None:  # counting target: exact figures, no interval
-        a, b = (r.count for r in result.records)
-        unit = result.records[0].unit
-        return (f"{candidate} vs {baseline} on {result.target}: ratio {row['ratio']:.5f}, {b:,} vs {a:,} {unit} "
+        a, b = (r.shown() for r in result.records)
+        return (f"{candidate} vs {baseline} on {result.target}: ratio {row['ratio']:.5f}, {b} vs {a} "
                 f"per inference ({row['test']}): {row['verdict']} (A/B session {result.session})")
     return (f"{candidate} vs {baseline} on {result.target}: ratio {row['ratio']:.4f} "
             f"(95% CI {row['ci_low']:.4f}-{row['ci_high']:.4f}), medians {row['candidate_median_ms']:.3f} ms vs "

@@ -22,7 +22,7 @@ def run(
     target: str = typer.Option("host", "--target", "-t", help="Where to run (see `bench targets`)."),
     fmt: Optional[str] = typer.Option(None, "--format", "-f", help="onnx, coreml or tflite (default: the target's)."),
     precision: Optional[str] = typer.Option(None, "--precision", "-p", help="fp32, fp16 or int8."),
-    protocol: str = typer.Option("mobileone", help="mobileone (min of 1000), mnv4 (median of 5 means), modelbench."),
+    protocol: Optional[str] = typer.Option(None, help="mobileone (min of 1000), mnv4 (median of 5 means), modelbench (default: the target's: mnv4 on Android phones, mobileone elsewhere)."),
     runs: Optional[int] = typer.Option(None, help="Timed runs per repeat (protocol default otherwise)."),
     warmup: Optional[int] = typer.Option(None, help="Warm-up runs (protocol default otherwise)."),
     repeats: Optional[int] = typer.Option(None, help="Repeats of the timed runs (protocol default otherwise)."),
@@ -36,15 +36,18 @@ def run(
     as_json: bool = typer.Option(False, "--json", help="Print each record as one JSON object on stdout."),
 ):
     """Measure models on a target and store one record per measurement."""
-    from bench.core.protocols import get_protocol
+    from bench.core.protocols import protocol_for
     from bench.pipeline import Cell, plan_cells, prepare, run_cells
+    from bench.store import check_writable
 
-    chosen = get_protocol(protocol).with_overrides(warmup=warmup, runs=runs, repeats=repeats)
     if input_kind not in ("tensor", "image"):
         raise BenchError(f"unknown --input '{input_kind}'; known: image, tensor")
     specs = _specs(model, target, fmt, precision, suite, list(ctx.args), resolution=resolution, threads=threads,
                    input_kind=input_kind, calibration_dir=str(calibration_dir) if calibration_dir else None)
-    cells = [Cell(job, chosen) for spec in specs for job in prepare(spec)]
+    if not dry_run:
+        check_writable(store)
+    cells = [Cell(job, protocol_for(job.target, protocol, warmup=warmup, runs=runs, repeats=repeats))
+             for spec in specs for job in prepare(spec)]
     if dry_run:
         ui.write_out("\n".join(plan_cells(cells)))
         return

@@ -123,6 +123,11 @@ def get_protocol(name: str) -> Protocol:
         raise UnknownChoice("protocol", name, PROTOCOLS) from None
 
 
+def protocol_for(target, name: str | None = None, **overrides) -> Protocol:
+    """The protocol asked for, else the target's own (the way papers measured on that kind of device)."""
+    return get_protocol(name or getattr(target, "default_protocol", DEFAULT_PROTOCOL)).with_overrides(**overrides)
+
+
 def describe(samples: Repeats) -> dict:
     """Plain descriptive statistics over all runs pooled."""
     pooled = np.concatenate([np.asarray(r, dtype=float) for r in samples])

@@ -1,11 +1,13 @@
 """The one result record. Every exporter of results (table, JSON, CSV, reports, compare) reads only this.
 
-Identity (what ran), place (where), method (how) and outcome (raw samples and statistics derived from them).
-Statistics are recomputed from the stored samples by `derive_statistics`, never re-measured.
+Identity (what ran), place (where), method (how) and outcome (a Timing or a Count, bench/core/outcome.py).
+One builder, `build_record`, turns what a target or an importer measured into a Record; statistics are derived from
+the raw part of the outcome, never re-measured.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as _dt
 import hashlib
@@ -13,11 +15,33 @@ import json
 import uuid
 from dataclasses import dataclass, field
 
-import numpy as np
+from bench.core.measurement import Measurement
+from bench.core.outcome import (COUNT_TOLERANCE, NS_PER_MS, OUTCOME_FIELDS, Count, Outcome, Timing,
+                                outcome_from_fields)
+from bench.core.protocols import Protocol, get_protocol
+from bench.core.version import __version__, git_commit
 
-from bench.core.protocols import describe, get_protocol
+__all__ = ["COUNT_TOLERANCE", "NS_PER_MS", "Count", "Record", "Subject", "Timing", "build_record",
+           "derive_statistics", "figure", "flat_row", "is_counting", "settings_key"]
 
-NS_PER_MS = 1e6
+
+@dataclass(frozen=True)
+class Subject:
+    """What ran: the model's identity and facts (an exported artifact, a user's file, or what an import names)."""
+
+    model: str
+    resolution: int
+    format: str
+    precision: str
+    params: int | None = None
+    macs: int | None = None
+    input_kind: str = "tensor"
+    artifact_path: str = ""
+    artifact_hash: str = ""
+    artifact_bytes: int | None = None
+    export_s: float | None = None
+    parity: dict = field(default_factory=dict)
+    artifact_facts: dict = field(default_factory=dict)  # e.g. Core ML spec facts
 
 
 @dataclass
@@ -51,22 +75,8 @@ class Record:
     requested_options: dict = field(default_factory=dict)  # what the user asked for (part of the cell's identity)
     device: dict = field(default_factory=dict)  # facts of the machine that ran it
     host: dict = field(default_factory=dict)  # facts of the machine that drove it
-    # outcome: raw per-run samples in ns per repeat, or per-repeat summaries (ms) when a tool gives no raw runs
-    samples_ns: list[list[int]] = field(default_factory=list)
-    repeat_summaries: list[dict] = field(default_factory=list)
-    latency_ms: float | None = None
-    min_ms: float | None = None
-    mean_ms: float | None = None
-    median_ms: float | None = None
-    max_ms: float | None = None
-    stddev_ms: float | None = None
-    n_samples: int = 0
-    protocol_extra: dict = field(default_factory=dict)
-    # Counting targets (arm64-emu) measure an exact figure per inference instead of a time: `unit` names it
-    # ("instructions"), `counts` holds the exact per-inference integers, `count` the statistic; latency_ms stays None.
-    unit: str = "ms"
-    counts: list[int] = field(default_factory=list)
-    count: int | None = None
+    # outcome: a Timing (raw samples, the protocol's statistic) or a Count (exact per-inference figures)
+    outcome: Outcome = field(default_factory=Timing)
     extra: dict = field(default_factory=dict)  # init time, memory, thermal state, op profile, ...
     # context
     git_commit: str | None = None
@@ -78,11 +88,17 @@ class Record:
     def flops(self) -> int | None:
         return None if self.macs is None else 2 * self.macs
 
-    def pooled_ms(self) -> np.ndarray:
-        """Every raw sample of every repeat, in milliseconds."""
-        if not self.samples_ns:
-            return np.zeros(0)
-        return np.concatenate([np.asarray(r, dtype=float) for r in self.samples_ns]) / NS_PER_MS
+    @property
+    def figure(self) -> float | int | None:
+        """The statistic in the outcome's own unit (ms, or the count)."""
+        return self.outcome.figure
+
+    def shown(self) -> str:
+        """The statistic with its unit: "4.780 ms" or "45,069,949 instructions"."""
+        return self.outcome.shown()
+
+    def pooled_ms(self):
+        return self.outcome.pooled_ms() if isinstance(self.outcome, Timing) else Timing().pooled_ms()
 
     def settings_key(self) -> str:
         # A target that chose its own counts (a farm, a counting emulator) keeps what was asked in extra["asked"]:
@@ -93,20 +109,33 @@ class Record:
                             asked.get("repeats", self.repeats), self.requested_options)
 
     def to_dict(self) -> dict:
-        d = dataclasses.asdict(self)
+        """Flat and stable: the outcome's fields sit beside the others, as every earlier release wrote them."""
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "outcome"}
+        d = copy.deepcopy({**d, **self.outcome.fields()})
         d["flops"] = self.flops
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "Record":
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
+        names = {f.name for f in dataclasses.fields(cls)} - {"outcome"}
+        return cls(**{k: v for k, v in d.items() if k in names}, outcome=outcome_from_fields(d))
 
     def summary(self) -> dict:
         """The fields `--json` promises, plus the rest of the scalars."""
         d = self.to_dict()
         d.pop("samples_ns")
         return d
+
+
+def _outcome_view(name: str):
+    # Read-only views, so a reader asks `record.latency_ms` without knowing which outcome it holds: a Count has no
+    # milliseconds (None) and a Timing no count.
+    empty = Timing().fields()[name]
+    return property(lambda self: self.outcome.fields().get(name, empty), doc=f"the outcome's {name}")
+
+
+for _name in OUTCOME_FIELDS:
+    setattr(Record, _name, _outcome_view(_name))
 
 
 def settings_key(artifact_hash, target, threads, protocol, warmup, runs, repeats, requested_options) -> str:
@@ -116,64 +145,42 @@ def settings_key(artifact_hash, target, threads, protocol, warmup, runs, repeats
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:32]
 
 
-COUNT_TOLERANCE = 1e-4  # counts of one artifact on one set-up agree to 0.01%; a wider spread is not a count
-
-
 def is_counting(record: Record) -> bool:
-    return record.unit != "ms"
+    return isinstance(record.outcome, Count)
 
 
 def figure(record: Record) -> float | None:
     """The record's statistic in its own unit: milliseconds for a timing, the count for a counting record.
     Ratios between records (ablation suites, reports) use this, and only between records of one unit."""
-    return record.latency_ms if record.unit == "ms" else record.count
-
-
-def derive_count_statistics(record: Record) -> Record:
-    """A count is deterministic: the first counted inference is the figure, the others only check that.
-    Times stay None, so a count is never read as milliseconds."""
-    if not record.counts:
-        raise ValueError(f"counting record of {record.model} has no counts")
-    counts = [int(c) for c in record.counts]
-    record.count = counts[0]
-    record.latency_ms = record.min_ms = record.mean_ms = record.median_ms = record.max_ms = record.stddev_ms = None
-    record.n_samples = len(counts)
-    spread = (max(counts) - min(counts)) / min(counts) if min(counts) else 0.0
-    record.protocol_extra = {"statistic": f"{record.unit} of the first counted inference", "unit": record.unit,
-                             "relative_spread": spread, "deterministic": spread <= COUNT_TOLERANCE,
-                             "min": min(counts), "max": max(counts)}
-    return record
+    return record.outcome.figure
 
 
 def derive_statistics(record: Record) -> Record:
-    """Fill the statistic and descriptive figures from the raw samples (or per-repeat summaries), or from the
-    exact counts of a counting record."""
-    if is_counting(record):
-        return derive_count_statistics(record)
-    protocol = get_protocol(record.protocol)
-    if record.samples_ns:
-        repeats_ms = [np.asarray(r, dtype=float) / NS_PER_MS for r in record.samples_ns]
-        result = protocol.statistic(repeats_ms)
-        desc = describe(repeats_ms)
-        record.min_ms, record.max_ms = desc["min"], desc["max"]
-        record.mean_ms, record.median_ms, record.stddev_ms = desc["mean"], desc["median"], desc["stddev"]
-        record.n_samples = desc["n"]
-    else:
-        result = protocol.statistic_from_summaries(record.repeat_summaries)
-        s = record.repeat_summaries
-        counts = [int(x.get("count") or 0) for x in s]
-        record.n_samples = sum(counts)
-        mins, maxes = [x.get("min") for x in s], [x.get("max") for x in s]
-        record.min_ms = float(min(mins)) if None not in mins else None  # old logs give averages only
-        record.max_ms = float(max(maxes)) if None not in maxes else None
-        weights = counts if sum(counts) else [1] * len(s)
-        record.mean_ms = float(sum(x["mean"] * w for x, w in zip(s, weights)) / sum(weights))
-        medians = [x.get("median") for x in s]
-        record.median_ms = float(np.median(medians)) if all(m is not None for m in medians) else None
-        stds = [x.get("std") for x in s]
-        record.stddev_ms = float(np.sqrt(np.mean(np.square(stds)))) if all(v is not None for v in stds) else None
-    record.latency_ms = result.pop("statistic")
-    record.protocol_extra = result
+    """Fill the statistics from the raw samples (or per-repeat summaries), or from the exact counts, under the
+    record's protocol."""
+    record.outcome = record.outcome.derive(get_protocol(record.protocol))
+    return record
+
+
+def build_record(subject: Subject, target: str, protocol: Protocol, measurement: Measurement, *, threads: int,
+                 requested_options: dict | None = None, host: dict | None = None) -> Record:
+    """The one way a Record is made: from what ran (subject), where (target), how (protocol) and what was found
+    (measurement). `host` is the driving machine's facts; None for an import, which measured nothing here."""
+    ran = measurement.ran
+    asked = {"warmup": protocol.warmup, "runs": protocol.runs, "repeats": protocol.repeats}
+    record = Record(
+        **{f.name: getattr(subject, f.name) for f in dataclasses.fields(subject)},
+        target=target, runtime=measurement.runtime, runtime_version=measurement.runtime_version,
+        threads=threads, protocol=protocol.name,
+        # A target that chooses its own counts (a device farm, a counting emulator, a log) says what it really ran.
+        warmup=ran.get("warmup", protocol.warmup), runs=ran.get("runs", protocol.runs),
+        repeats=ran.get("repeats", protocol.repeats),
+        options=measurement.options, requested_options=dict(requested_options or {}), device=measurement.device,
+        host=host or {}, outcome=measurement.outcome.derive(protocol),
+        extra={**({"imported": True} if host is None else {}), **measurement.extra,
+               **({"asked": asked} if ran and host is not None else {})},
+        git_commit=git_commit() if host is not None else None, bench_version=__version__,
+    )
     return record
 
 

@@ -6,6 +6,7 @@ import json
 from typing import Iterable
 
 from bench.core.errors import UnknownChoice
+from bench.core.outcome import Count, Timing
 from bench.core.registry import Registry
 
 
@@ -44,8 +45,8 @@ def partly_delegated(r) -> bool:
 
 def _figure(r) -> str:
     """The protocol's statistic in its own unit: counting targets give exact integers, never milliseconds."""
-    if getattr(r, "unit", "ms") != "ms":
-        return "-" if r.count is None else f"{r.count:,} {r.unit}"
+    if isinstance(r.outcome, Count):
+        return r.shown()
     return _ms(r.latency_ms) + (" (partial)" if partly_delegated(r) else "")
 
 
@@ -75,10 +76,11 @@ class TableWriter(Writer):
 
     @staticmethod
     def title(units: set) -> str:
-        if units <= {"ms"}:
+        if units <= {Timing.unit}:
             return "latency (ms)"
-        counted = ", ".join(sorted(u for u in units if u != "ms"))
-        return f"{counted} per inference" if "ms" not in units else f"latency (ms) and {counted} per inference"
+        counted = ", ".join(sorted(u for u in units if u != Timing.unit))
+        return f"{counted} per inference" if Timing.unit not in units else \
+            f"latency (ms) and {counted} per inference"
 
     @staticmethod
     def row(r) -> list[str]:
@@ -95,7 +97,7 @@ class TableWriter(Writer):
         ref = reference.get((r.target, r.format, r.precision))
         if ref is None:
             return ["-"]
-        mine, theirs = (r.count, ref.count) if r.unit != "ms" else (r.latency_ms, ref.latency_ms)
+        mine, theirs = r.figure, ref.figure if ref.unit == r.unit else None
         return [f"{mine / theirs:.2f}" if mine and theirs else "-"]
 
 

@@ -4,9 +4,9 @@
 """
 
 from bench.pipeline.artifacts import planned_artifact, resolve_artifact
-from bench.pipeline.coordinator import Hooks, Outcome, measure_cell, plan_cells, run_cells
-from bench.pipeline.records import build_record
-from bench.pipeline.spec import Cell, Job, RunSpec, is_model_path, prepare
+from bench.pipeline.coordinator import Hooks, RunResult, measure_cell, plan_cells, run_cells
+from bench.pipeline.records import record_of
+from bench.pipeline.spec import Cell, Job, RunSpec, prepare, prepare_export
 
-__all__ = ["Cell", "Hooks", "Job", "Outcome", "RunSpec", "build_record", "is_model_path", "measure_cell",
-           "plan_cells", "planned_artifact", "prepare", "resolve_artifact", "run_cells"]
+__all__ = ["Cell", "Hooks", "Job", "RunResult", "RunSpec", "record_of", "measure_cell",
+           "plan_cells", "planned_artifact", "prepare", "prepare_export", "resolve_artifact", "run_cells"]

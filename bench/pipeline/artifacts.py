@@ -1,54 +1,58 @@
-"""The artifact a job runs: the user's file, or a zoo model exported (or found in the cache)."""
+"""The artifact a job runs, by the kind of its source: a zoo model or a module exported (or found in the cache), a
+TensorFlow model converted, or the user's own file as it is."""
 
 from __future__ import annotations
 
-from bench.artifact import Artifact, artifact_from_file, artifact_from_tf_source, cache_entry, ensure_artifact, is_tf_source
-from bench.pipeline.spec import Job, is_model_path
+import copy
+
+from bench.artifact import Artifact, artifact_from_file, artifact_from_tf_source, cache_entry, ensure_artifact
+from bench.pipeline.spec import Job
+from exporters.source import KerasZooModel, ModelFile, TensorFlowModel, TorchModule, ZooModel
 
 
 def export_request(job: Job):
-    return request_for(job.spec, job.format, job.precision)
-
-
-def request_for(spec, fmt: str, precision: str):
-    """The export request of a zoo model (its name, resolution and calibration resolved); checks the exporter."""
-    from bench.zoo import get_entry
-    from exporters import get_exporter
+    """The export request of a zoo model or a module, as the job's choice says."""
     from exporters.registry import ExportRequest
     from exporters.tflite_export import calibration_source
 
-    entry = get_entry(spec.model)
-    request = ExportRequest(
-        model=entry.name,
-        resolution=spec.resolution or entry.resolution,
-        format=fmt,
-        precision=precision,
-        input_kind=spec.input_kind,
-        calibration=calibration_source(spec.calibration_dir) if precision == "int8" else "none",
-        calibration_dir=spec.calibration_dir if precision == "int8" else None,
-    )
-    get_exporter(fmt).check(request)
-    return request
+    choice, int8 = job.choice, job.choice.precision == "int8"
+    return ExportRequest(
+        model=job.source.name, resolution=choice.resolution, format=choice.format, precision=choice.precision,
+        input_kind=choice.input_kind, calibration=calibration_source(choice.calibration_dir) if int8 else "none",
+        calibration_dir=choice.calibration_dir if int8 else None,
+        content=job.source.content_key() if isinstance(job.source, TorchModule) else "")
+
+
+def _exported(job: Job, force: bool, notify) -> Artifact:
+    build = None
+    if isinstance(job.source, TorchModule):  # the user's network as given, in inference mode (their object untouched)
+        build = lambda: copy.deepcopy(job.source.module).eval()  # noqa: E731
+    return ensure_artifact(export_request(job), force=force, notify=notify, build=build)
+
+
+def _converted(job: Job, force: bool, notify) -> Artifact:
+    return artifact_from_tf_source(job.source.path, precision=job.precision, resolution=job.choice.resolution,
+                                   calibration_dir=job.choice.calibration_dir, force=force, notify=notify)
+
+
+def _as_given(job: Job, force: bool, notify) -> Artifact:
+    return artifact_from_file(job.source.path, described=job.source.described)
+
+
+RESOLVERS = {ZooModel: _exported, KerasZooModel: _exported, TorchModule: _exported, TensorFlowModel: _converted,
+             ModelFile: _as_given}
 
 
 def resolve_artifact(job: Job, *, force: bool = False, notify=None) -> Artifact:
-    spec = job.spec
-    if is_tf_source(spec.model):  # a SavedModel / .keras / .h5: TensorFlow's converter, cached by content
-        return artifact_from_tf_source(spec.model, precision=job.precision, resolution=spec.resolution,
-                                       calibration_dir=spec.calibration_dir, force=force, notify=notify)
-    if is_model_path(spec.model):
-        artifact = artifact_from_file(job.spec.model)
-        job.target.check(artifact.format, artifact.precision)
-        return artifact
-    return ensure_artifact(export_request(job), force=force, notify=notify)
+    return RESOLVERS[type(job.source)](job, force, notify)
 
 
 def planned_artifact(job: Job) -> Artifact:
     """For a dry run: the artifact as it is, or where the export would put it. Exports nothing."""
-    if is_tf_source(job.spec.model):
-        return Artifact(path=job.spec.model, format="tflite", precision=job.precision, model=job.spec.model,
-                        resolution=job.spec.resolution or 0)
-    if is_model_path(job.spec.model):
+    if isinstance(job.source, TensorFlowModel):
+        return Artifact(path=job.source.path, format="tflite", precision=job.precision, model=job.source.name,
+                        resolution=job.choice.resolution or 0)
+    if isinstance(job.source, ModelFile):
         return resolve_artifact(job)
     request = export_request(job)
     found, path = cache_entry(request)

@@ -13,7 +13,7 @@ from typing import Callable
 
 from bench.core.record import Record, settings_key
 from bench.pipeline.artifacts import planned_artifact, resolve_artifact
-from bench.pipeline.records import build_record
+from bench.pipeline.records import record_of
 from bench.pipeline.spec import Cell
 
 
@@ -33,7 +33,7 @@ class Hooks:
 
 
 @dataclass
-class Outcome:
+class RunResult:
     measured: list[Record] = field(default_factory=list)
     skipped: int = 0
     remaining: int = 0
@@ -50,7 +50,7 @@ def measure_cell(cell: Cell, progress=None) -> Record:
     job = cell.job
     measurement = job.target.measure(cell.artifact, cell.protocol, threads=job.spec.threads, options=dict(job.options),
                                      progress=progress or _quiet)
-    return build_record(cell.artifact, job.target, cell.protocol, measurement, job.spec.threads, job.options)
+    return record_of(cell.artifact, job.target, cell.protocol, measurement, job.spec.threads, job.options)
 
 
 def prepare_cells(cells: list[Cell], hooks: Hooks, *, force_export: bool = False) -> None:
@@ -70,18 +70,19 @@ def prepare_cells(cells: list[Cell], hooks: Hooks, *, force_export: bool = False
 
 
 def run_cells(cells: list[Cell], store_path, hooks: Hooks | None = None, *, skip_stored: bool = False,
-              pause_s: float = 0.0) -> Outcome:
-    from bench.store import Store
+              pause_s: float = 0.0) -> RunResult:
+    from bench.store import Store, check_writable
 
+    check_writable(store_path)  # before anything is exported or measured
     hooks = hooks or Hooks()
     prepare_cells(cells, hooks)
-    outcome = Outcome()
+    result = RunResult()
     if skip_stored:
         with Store(store_path) as store:
             todo = []
             for cell in cells:
                 if store.has_cell(cell_key(cell)):
-                    outcome.skipped += 1
+                    result.skipped += 1
                     hooks.skipped(cell)
                 else:
                     todo.append(cell)
@@ -94,14 +95,14 @@ def run_cells(cells: list[Cell], store_path, hooks: Hooks | None = None, *, skip
         with Store(store_path) as store:  # one connection per worker
             for i, cell in enumerate(group):
                 if hooks.stop_requested():
-                    outcome.remaining += len(group) - i
-                    outcome.interrupted = True
+                    result.remaining += len(group) - i
+                    result.interrupted = True
                     return
                 if i and pause_s > 0:
                     time.sleep(pause_s)
                 record = measure_cell(cell, hooks.started(cell))
                 store.add(record)
-                outcome.measured.append(record)
+                result.measured.append(record)
                 hooks.finished(cell, record)
 
     try:
@@ -111,7 +112,7 @@ def run_cells(cells: list[Cell], store_path, hooks: Hooks | None = None, *, skip
             for line in target.interrupted():
                 hooks.notify(line)
         raise
-    return outcome
+    return result
 
 
 def _run_groups(worker, groups: dict, hooks: Hooks) -> None:

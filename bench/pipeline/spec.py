@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from dataclasses import dataclass, field
 
-from bench.core.errors import ArtifactError
+from bench.core.errors import BenchError
 from bench.core.protocols import Protocol
 
 
 @dataclass
 class RunSpec:
-    model: str  # a zoo name or a path to a model file
+    model: object  # a zoo name, a path to a model file or TensorFlow model, or a torch.nn.Module
     target: str = "host"
     format: str | None = None  # default: the target's
     precision: str | None = None
@@ -20,17 +19,27 @@ class RunSpec:
     input_kind: str = "tensor"
     calibration_dir: str | None = None
     options: dict = field(default_factory=dict)  # target options as given (validated by the target in `prepare`)
+    input_size: tuple | None = None  # a torch.nn.Module's input shape
+    name: str | None = None  # what a module is called in records
 
 
 @dataclass
 class Job:
-    """A RunSpec checked once: the target object, the format it will run, typed options with defaults."""
+    """A RunSpec checked once: the model's source, what it will run as, the target object, typed options."""
 
     spec: RunSpec
+    source: object  # exporters.source.Source
+    choice: object  # exporters.source.Choice
     target: object  # devices.registry.Target
-    format: str | None  # None for a model file (its suffix decides)
-    precision: str | None
     options: dict
+
+    @property
+    def format(self) -> str:
+        return self.choice.format
+
+    @property
+    def precision(self) -> str:
+        return self.choice.precision
 
     @property
     def worker(self):
@@ -53,65 +62,38 @@ class Cell:
     artifact: object = None  # bench.artifact.Artifact once resolved
 
     def label(self) -> str:
-        pair = f"{self.job.format}/{self.job.precision}" if self.job.format else "file"
-        return f"{self.job.spec.model} on {self.job.where()} ({pair}, {self.protocol.name})"
-
-
-def _is_tf_source(model: str) -> bool:
-    from bench.artifact import is_tf_source
-
-    return is_tf_source(model)
-
-
-def is_model_path(model: str) -> bool:
-    from exporters.registry import exporter_for_suffix
-
-    return exporter_for_suffix(Path(model).suffix) is not None or Path(model).exists()
-
-
-def resolve_format(spec: RunSpec, target) -> tuple[str, str]:
-    fmt = spec.format or target.default_format
-    precision = spec.precision or (target.default_precision if fmt == target.default_format else None)
-    if precision is None:
-        from exporters import get_exporter
-
-        precision = (target.supports.get(fmt) or get_exporter(fmt).precisions)[0]
-    return fmt, precision
+        return f"{self.job.source.name} on {self.job.where()} ({self.job.format}/{self.job.precision}, " \
+               f"{self.protocol.name})"
 
 
 def prepare(spec: RunSpec) -> list[Job]:
-    """Every cheap check (names, formats, files, target options) before anything is exported or measured.
+    """Every cheap check (names, formats, files, target options) before anything is exported or measured: the model
+    is classified once into its source, which checks the format, precision and resolution asked for.
 
     A target that fans out over several devices (`fan_out`, e.g. serial) gives one job per device."""
     from devices import get_target
+    from exporters.source import Wanted, resolve_source
 
     target = get_target(spec.target)
     options = target.resolve_options(spec.options)
     if spec.threads < 1:
-        from bench.core.errors import BenchError
-
         raise BenchError(f"--threads must be at least 1 (got {spec.threads})")
-    fmt = precision = None
-    if _is_tf_source(spec.model):  # converted to TFLite by TensorFlow's own converter
-        if not Path(spec.model).exists():
-            raise ArtifactError(f"model {spec.model} does not exist")
-        fmt, precision = "tflite", spec.precision or "fp32"
-        if spec.format not in (None, "tflite"):
-            raise ArtifactError(f"TensorFlow models convert to tflite only, not {spec.format}")
-        target.check(fmt, precision)
-    elif is_model_path(spec.model):
-        if not Path(spec.model).exists():
-            raise ArtifactError(f"model file {spec.model} does not exist")
-    else:
-        from bench.zoo import get_entry
+    source = resolve_source(spec.model, input_size=spec.input_size, name=spec.name)
+    choice = source.choose(Wanted(spec.format, spec.precision, spec.resolution, spec.calibration_dir,
+                                  spec.input_kind), target)
+    target.check_options(choice.format, choice.precision, options)
+    return [Job(spec, source, choice, target, one) for one in _fan_out(target, options)]
 
-        get_entry(spec.model)
-        if spec.resolution is not None and spec.resolution < 32:
-            raise ArtifactError(f"--resolution {spec.resolution} is too small; use 32 or more")
-        fmt, precision = resolve_format(spec, target)
-        target.check(fmt, precision)
-        target.check_options(fmt, precision, options)
-    return [Job(spec, target, fmt, precision, one) for one in _fan_out(target, options)]
+
+def prepare_export(spec: RunSpec) -> Job:
+    """`bench export`: the same classification and checks as a run, for one format and no target."""
+    from exporters.source import Wanted, export_only, resolve_source
+
+    source = resolve_source(spec.model, input_size=spec.input_size, name=spec.name)
+    fmt = spec.format or source.export_format  # onnx for a torch model, tflite for a TensorFlow one
+    place = export_only(fmt)
+    choice = source.choose(Wanted(fmt, spec.precision, spec.resolution, spec.calibration_dir, spec.input_kind), place)
+    return Job(spec, source, choice, place, {})
 
 
 def _fan_out(target, options: dict) -> list[dict]:
@@ -123,6 +105,3 @@ def _fan_out(target, options: dict) -> list[dict]:
         return [{k: v for k, v in options.items() if k != key}]
     return [{**options, key: value} for value in dict.fromkeys(values)]
 
-
-def with_model(spec: RunSpec, model: str, **changes) -> RunSpec:
-    return replace(spec, model=model, **changes)

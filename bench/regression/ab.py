@@ -12,8 +12,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from bench.core.errors import BenchError
+from bench.core.outcome import Count, Timing
 from bench.core.protocols import get_protocol
-from bench.pipeline import Cell, RunSpec, build_record, prepare
+from bench.pipeline import Cell, RunSpec, prepare, record_of
 from bench.pipeline.coordinator import Hooks, prepare_cells
 from bench.regression.decision import (DEFAULT_COUNT_THRESHOLD, DEFAULT_THRESHOLD, Decision, compare_counts,
                                       paired_rounds)
@@ -72,14 +73,14 @@ def run_ab(baseline: RunSpec, candidate: RunSpec, *, rounds: int, runs: int, war
                 progress=lambda n: None))
         if progress:
             progress(1)
-        if measurements[0][0].unit != "ms":  # an exact count: no noise to average over, one round decides
+        if isinstance(measurements[0][0].outcome, Count):  # exact: no noise to average over, one round decides
             break
-    counting = measurements[0][0].unit != "ms"
-    if counting:
-        decision = compare_counts(measurements[0][0].counts[0], measurements[1][0].counts[0], threshold=count_threshold)
+    if isinstance(measurements[0][0].outcome, Count):
+        decision = compare_counts(measurements[0][0].outcome.counts[0], measurements[1][0].outcome.counts[0],
+                                  threshold=count_threshold)
         medians = [None, None]
     else:
-        samples = [[m.samples_ns[0] for m in side] for side in measurements]
+        samples = [[m.outcome.samples_ns[0] for m in side] for side in measurements]
         decision = paired_rounds(samples[0], samples[1], threshold=threshold)
         medians = [float(np.median(np.concatenate(side))) / 1e6 for side in samples]
     session = uuid.uuid4().hex[:12]
@@ -96,11 +97,18 @@ def run_ab(baseline: RunSpec, candidate: RunSpec, *, rounds: int, runs: int, war
 
 def _record(cell: Cell, measurements: list, session: str, role: str, decision: Decision):
     """One record per side: every round's raw samples (or counts) kept, rounds as repeats, tagged with the session."""
-    merged = replace(measurements[0], samples_ns=[s for m in measurements for s in m.samples_ns[:1]],
-                     counts=[c for m in measurements for c in m.counts])
+    merged = replace(measurements[0], outcome=_joined([m.outcome for m in measurements]))
     rounds = len(measurements)
     merged.extra = {**merged.extra, "ab_session": session, "ab_role": role, "ab_verdict": decision.verdict,
                     "ab_ratio": decision.ratio}
     protocol = replace(cell.protocol, repeats=rounds)
     job = cell.job
-    return build_record(cell.artifact, job.target, protocol, merged, job.spec.threads, job.options)
+    return record_of(cell.artifact, job.target, protocol, merged, job.spec.threads, job.options)
+
+
+def _joined(outcomes: list):
+    """The rounds of one side as one outcome: a Timing's first repeat of each round as repeats, or every count."""
+    first = outcomes[0]
+    if isinstance(first, Count):
+        return Count(unit=first.unit, counts=[c for o in outcomes for c in o.counts])
+    return Timing(samples_ns=[s for o in outcomes for s in o.samples_ns[:1]])

@@ -1,7 +1,12 @@
-"""`bench compare`: match two sets of records and decide, per row, slower / faster / no change / not comparable.
+"""`bench compare`: match two sets of records and decide, per row, slower / faster / no change / not comparable /
+not enough samples.
 
-Timed rows decide on milliseconds (U test on raw samples); counting rows (arm64-emu, unit "instructions") decide on
-exact counts by a plain threshold, and are shown with their unit, never as milliseconds."""
+A row is a model, resolution, format, precision, target and protocol measured in one configuration: every field that
+changes what ran (threads, delegate, compute units, input kind, emulated CPU, the phone's serial and build
+fingerprint) is part of the key. A baseline and a current record that differ only there are paired and reported
+"not comparable", naming the field. Timed rows decide on milliseconds (U test on raw samples); counting rows
+(arm64-emu instructions) decide on exact counts by a plain threshold, and are shown with their unit, never as
+milliseconds."""
 
 from __future__ import annotations
 
@@ -12,12 +17,24 @@ from xml.sax.saxutils import quoteattr
 
 import numpy as np
 
-from bench.regression.decision import (DEFAULT_COUNT_THRESHOLD, NOT_COMPARABLE, SLOWER, Decision, compare_counts,
-                                       compare_samples)
 from bench.core.errors import InputDataError
+from bench.core.outcome import Count, Timing
 from bench.core.record import NS_PER_MS, Record
+from bench.regression.decision import (DEFAULT_COUNT_THRESHOLD, NOT_COMPARABLE, NOT_ENOUGH, SLOWER, Decision,
+                                       compare_counts, compare_samples, compare_summaries)
 
 MATCH_KEY = ("model", "resolution", "format", "precision", "target", "protocol")
+# What ran beyond the row's identity; two records that differ in one of these measured different things.
+CONFIGURATION = {
+    "threads": lambda r: int(r.threads) if r.threads else None,
+    "delegate": lambda r: r.options.get("delegate"),
+    "accelerator": lambda r: r.options.get("accelerator"),
+    "compute units": lambda r: r.options.get("compute_units") or r.options.get("compute_unit"),
+    "input kind": lambda r: r.input_kind if r.input_kind != "tensor" else None,
+    "emulated CPU": lambda r: r.options.get("cpu") if isinstance(r.options.get("cpu"), str) else None,
+    "serial": lambda r: r.device.get("serial"),
+    "build fingerprint": lambda r: r.device.get("fingerprint"),
+}
 
 
 @dataclass
@@ -39,6 +56,8 @@ class Row:
     unit: str = "ms"  # "instructions" for a counting row: then baseline_count/current_count hold the figures
     baseline_count: int | None = None
     current_count: int | None = None
+    baseline_shown: str = "-"  # the figure with its unit: "4.780 ms" or "102,512,345 instructions"
+    current_shown: str = "-"
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -82,7 +101,7 @@ def _records_from_json(path: Path, text: str) -> list[Record]:
     return records
 
 
-def _figure_field(item: dict) -> str:
+def _figure_field(item: dict) -> str:  # the flat JSON's figure key, by its unit
     return "latency_ms" if item.get("unit", "ms") == "ms" else "count"
 
 
@@ -100,7 +119,8 @@ def _records_from_csv(path: Path) -> list[Record]:
     records = []
     for _, row in frame.iterrows():
         d = {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
-        device = {k.split(".", 1)[1]: v for k, v in d.items() if k.startswith("device.")}
+        device, options = ({k.split(".", 1)[1]: v for k, v in d.items() if k.startswith(prefix)}
+                           for prefix in ("device.", "options."))
         samples = []
         if isinstance(d.get("samples_ms"), str) and d["samples_ms"]:
             samples = [[int(round(float(x) * NS_PER_MS)) for x in d["samples_ms"].split(";")]]
@@ -112,33 +132,53 @@ def _records_from_csv(path: Path) -> list[Record]:
             base["count"] = int(base["count"])
         for key in ("parity", "artifact_facts", "options", "host", "protocol_extra", "extra"):
             base.pop(key, None)
-        records.append(Record.from_dict({**_defaults(), **base, "device": device, "samples_ns": samples}))
+        records.append(Record.from_dict({**_defaults(), **base, "device": device, "options": options,
+                                         "samples_ns": samples}))
     return records
 
 
-def _key(r: Record) -> tuple:
+def _identity(r: Record) -> tuple:
     return tuple(getattr(r, k) for k in MATCH_KEY)
+
+
+def configuration(r: Record) -> tuple:
+    return tuple((name, read(r)) for name, read in CONFIGURATION.items())
 
 
 def _latest(records: list[Record]) -> dict[tuple, Record]:
     by_key: dict[tuple, Record] = {}
     for r in sorted(records, key=lambda r: r.timestamp):
-        by_key[_key(r)] = r
+        by_key[(_identity(r), configuration(r))] = r
     return by_key
 
 
+def _pairs(base: dict, cur: dict) -> list[tuple[Record | None, Record | None]]:
+    """Same identity and configuration first; then leftovers of one identity paired across configurations (to be
+    reported not comparable, naming the field), then the unpaired ones alone."""
+    pairs = [(base[k], cur[k]) for k in base if k in cur]
+    left_b = [k for k in base if k not in cur]
+    left_c = [k for k in cur if k not in base]
+    for kb in list(left_b):
+        kc = next((k for k in left_c if k[0] == kb[0]), None)
+        if kc is not None:
+            pairs.append((base[kb], cur[kc]))
+            left_b.remove(kb)
+            left_c.remove(kc)
+    pairs += [(base[k], None) for k in left_b] + [(None, cur[k]) for k in left_c]
+    return sorted(pairs, key=lambda p: tuple(str(x) for x in _identity(p[0] or p[1])))
+
+
 def _incomparable(a: Record, b: Record) -> str:
-    reasons = []
+    reasons = [f"different {name} ({va} vs {vb})"
+               for (name, va), (_, vb) in zip(configuration(a), configuration(b)) if va != vb]
     cpu_a, cpu_b = a.device.get("cpu") or a.device.get("model"), b.device.get("cpu") or b.device.get("model")
     if cpu_a and cpu_b and cpu_a != cpu_b:
         reasons.append(f"different CPU/device ({cpu_a} vs {cpu_b})")
     if a.runtime_version and b.runtime_version and str(a.runtime_version) != str(b.runtime_version):
         reasons.append(f"different runtime version ({a.runtime} {a.runtime_version} vs {b.runtime_version})")
-    if a.threads and b.threads and int(a.threads) != int(b.threads):
-        reasons.append(f"different threads ({a.threads} vs {b.threads})")
     if a.unit != b.unit:
         reasons.append(f"different units ({a.unit} vs {b.unit})")
-    elif a.unit != "ms":
+    elif isinstance(a.outcome, Count):
         reasons.extend(_different_setup(a, b))
     return "; ".join(reasons)
 
@@ -153,31 +193,41 @@ def _different_setup(a: Record, b: Record) -> list[str]:
     return [f"different set-up ({shown})"]
 
 
-def _pooled_ms(r: Record):
-    return r.pooled_ms() if r.samples_ns else None
-
-
 def _figures(b: Record | None, c: Record | None) -> dict:
     unit = (b or c).unit
     return {"baseline_ms": b and b.latency_ms, "current_ms": c and c.latency_ms, "unit": unit,
-            "baseline_count": b and b.count, "current_count": c and c.count}
+            "baseline_count": b and b.count, "current_count": c and c.count,
+            "baseline_shown": b.shown() if b else "-", "current_shown": c.shown() if c else "-"}
+
+
+def _decide_timings(b: Timing, c: Timing, threshold: float, alpha: float, count_threshold: float) -> Decision:
+    if b.samples_ns and c.samples_ns:
+        return compare_samples(b.latency_ms, c.latency_ms, b.pooled_ms(), c.pooled_ms(), threshold=threshold,
+                               alpha=alpha)
+    if len(b.repeat_summaries) == 1 and len(c.repeat_summaries) == 1:
+        return compare_summaries(b.latency_ms, c.latency_ms, b.repeat_summaries[0], c.repeat_summaries[0],
+                                 threshold=threshold, alpha=alpha)
+    return compare_samples(b.latency_ms, c.latency_ms, threshold=threshold, alpha=alpha)  # not enough samples
+
+
+def _decide_counts(b: Count, c: Count, threshold: float, alpha: float, count_threshold: float) -> Decision:
+    return compare_counts(b.count, c.count, threshold=count_threshold)
+
+
+DECIDERS = {Timing: _decide_timings, Count: _decide_counts}
 
 
 def _decide(b: Record, c: Record, threshold: float, alpha: float, count_threshold: float) -> Decision:
-    if b.unit != "ms" and b.unit == c.unit:
-        return compare_counts(b.count, c.count, threshold=count_threshold)
-    if b.unit != c.unit:
+    if type(b.outcome) is not type(c.outcome) or b.unit != c.unit:
         return Decision(float("nan"), None, NOT_COMPARABLE, "")
-    return compare_samples(b.latency_ms, c.latency_ms, _pooled_ms(b), _pooled_ms(c), threshold=threshold, alpha=alpha)
+    return DECIDERS[type(b.outcome)](b.outcome, c.outcome, threshold, alpha, count_threshold)
 
 
 def compare_records(baseline: list[Record], current: list[Record], *, threshold: float, alpha: float,
                     count_threshold: float = DEFAULT_COUNT_THRESHOLD) -> list[Row]:
-    base, cur = _latest(baseline), _latest(current)
     rows = []
-    for key in sorted(set(base) | set(cur), key=lambda k: tuple(str(x) for x in k)):
-        b, c = base.get(key), cur.get(key)
-        ident = dict(zip(MATCH_KEY, key))
+    for b, c in _pairs(_latest(baseline), _latest(current)):
+        ident = dict(zip(MATCH_KEY, _identity(b or c)))
         if b is None or c is None:
             rows.append(Row(**ident, **_figures(b, c), ratio=None, p_value=None, verdict=NOT_COMPARABLE,
                             reason="only in baseline" if c is None else "only in current"))
@@ -197,7 +247,7 @@ def any_slower(rows: list[Row], *, units: tuple[str, ...] | None = None) -> bool
 
 
 _ICON = {"slower": ":red_circle: slower", "faster": ":green_circle: faster", "no change": "no change",
-         "not comparable": ":grey_question: not comparable"}
+         "not comparable": ":grey_question: not comparable", NOT_ENOUGH: ":grey_question: not enough samples"}
 
 
 def markdown(rows: list[Row], title: str = "Latency comparison", note: str = "") -> str:
@@ -212,25 +262,15 @@ def markdown(rows: list[Row], title: str = "Latency comparison", note: str = "")
         verdict = _ICON.get(r.verdict, r.verdict) + (f" ({r.reason})" if r.reason else "")
         lines.append(
             f"| {r.model} | {r.resolution} | {r.target} | {r.format}/{r.precision} | {r.protocol} | "
-            f"{_shown(r, r.baseline_ms, r.baseline_count)} | {_shown(r, r.current_ms, r.current_count)} | "
+            f"{r.baseline_shown} | {r.current_shown} | "
             f"{change} | {p} | {verdict} |"
         )
     slower = sum(r.verdict == SLOWER for r in rows)
     lines += ["", f"{slower} slower, {sum(r.verdict == 'faster' for r in rows)} faster, "
                   f"{sum(r.verdict == 'no change' for r in rows)} unchanged, "
-                  f"{sum(r.verdict == NOT_COMPARABLE for r in rows)} not comparable."]
+                  f"{sum(r.verdict == NOT_COMPARABLE for r in rows)} not comparable, "
+                  f"{sum(r.verdict == NOT_ENOUGH for r in rows)} with not enough samples."]
     return "\n".join(lines) + "\n"
-
-
-def _fmt(v) -> str:
-    return "-" if v is None else f"{v:.3f}"
-
-
-def _shown(row: Row, ms, count) -> str:
-    """A figure with its unit: "4.780 ms" or "102,512,345 instructions"."""
-    if row.unit == "ms":
-        return "-" if ms is None else f"{_fmt(ms)} ms"
-    return "-" if count is None else f"{int(count):,} {row.unit}"
 
 
 def junit(rows: list[Row], suite: str = "bench.regression.compare") -> str:
@@ -243,8 +283,8 @@ def junit(rows: list[Row], suite: str = "bench.regression.compare") -> str:
         message = f"{r.verdict}: ratio {r.ratio if r.ratio is None else round(r.ratio, 4)}, p {r.p_value}"
         if r.verdict == SLOWER:
             parts.append(f"    <failure message={quoteattr(message)}/>")
-        elif r.verdict == NOT_COMPARABLE:
-            parts.append(f"    <skipped message={quoteattr(r.reason or NOT_COMPARABLE)}/>")
+        elif r.verdict in (NOT_COMPARABLE, NOT_ENOUGH):
+            parts.append(f"    <skipped message={quoteattr(r.reason or r.test or r.verdict)}/>")
         else:
             parts.append(f"    <system-out>{message}</system-out>")
         parts.append("  </testcase>")

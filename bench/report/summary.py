@@ -14,6 +14,7 @@ from pathlib import Path
 
 from bench.analysis.correlation import MIN_MODELS, correlations, records_table
 from bench.core.errors import InputDataError
+from bench.core.outcome import Count, Timing
 from bench.report import plots
 from bench.report.tables import (by_unit, compute_units, configuration_table, delegation, display,
                                  latest_per_configuration, session_table, write_csv)
@@ -70,7 +71,7 @@ def write_report(records, out_dir: Path, title: str = "Latency report") -> dict[
 def latest_frame(records):
     """The latest timed session of each configuration as a tidy table (model facts included), the input of the
     correlation, the scatter and the rank chart. Counting records are left out: they have no latency."""
-    latest = [r for r in latest_per_configuration(records) if r.unit == "ms" and r.latency_ms is not None]
+    latest = [r for r in latest_per_configuration(records) if isinstance(r.outcome, Timing) and r.latency_ms is not None]
     frame = records_table(latest)
     if len(frame):
         frame["units"] = [compute_units(r) for r in latest]
@@ -84,7 +85,7 @@ def counted_frame(records):
     """The latest session of each counting configuration (arm64-emu): model, panel, count; ranked beside latency."""
     import pandas as pd
 
-    latest = [r for r in latest_per_configuration(records) if r.unit != "ms" and r.count is not None]
+    latest = [r for r in latest_per_configuration(records) if isinstance(r.outcome, Count) and r.count is not None]
     frame = pd.DataFrame([{"model": r.model, "target": r.target, "format": r.format, "precision": r.precision,
                            "units": compute_units(r), "count": r.count} for r in latest],
                          columns=["model", "target", "format", "precision", "units", "count"])

@@ -64,9 +64,8 @@ def delegation(record: Record) -> str:
 
 def figure(record: Record) -> float | None:
     """The protocol's statistic in the record's own unit: latency_ms for timed runs, count for counting ones."""
-    if record.unit == "ms":
-        return record.latency_ms
-    return None if record.count is None else float(record.count)
+    value = record.figure
+    return None if value is None else float(value)
 
 
 def _identity(record: Record) -> dict:

@@ -7,12 +7,14 @@ imported; the importing machine's facts are left out, since it measured nothing.
 
 from __future__ import annotations
 
-from bench import __version__
+from dataclasses import replace
+
 from bench.core.errors import InputDataError
 from bench.core.protocols import get_protocol
-from bench.core.record import Record, derive_statistics
+from bench.core.record import Record, build_record
 from devices.aihub.client import AIHubError
 from devices.aihub.target import SHORTCUTS, hub, measurement
+from exporters.source import imported_subject
 
 FORMATS = {"TFLITE": "tflite", "ONNX": "onnx"}
 
@@ -69,12 +71,8 @@ def import_job(job_id: str, *, model: str | None = None, precision: str | None =
                     job.options)
     named_model, named_precision = identity(job)
     shortcut = next((n for n, (device, _) in SHORTCUTS.items() if device == job.device.name), "aihub")
-    record = Record(
-        model=model or named_model, resolution=resolution_of(job.shapes), format=fmt,
-        precision=precision or named_precision, target=target or shortcut, runtime=m.runtime,
-        runtime_version=m.runtime_version, threads=0, protocol=chosen.name, warmup=0,
-        runs=len(m.samples_ns[0]), repeats=1, samples_ns=m.samples_ns, options=m.options, device=m.device, host={},
-        artifact_hash=f"aihub-model:{job.model.model_id}", bench_version=__version__,
-        extra={**m.extra, "imported": True, "threads_note": "AI Hub does not report thread counts"},
-    )
-    return derive_statistics(record)
+    subject = replace(imported_subject(model or named_model, resolution_of(job.shapes), fmt,
+                                       precision or named_precision),
+                      artifact_hash=f"aihub-model:{job.model.model_id}")
+    m.extra = {**m.extra, "threads_note": "AI Hub does not report thread counts"}
+    return build_record(subject, target or shortcut, chosen, m, threads=0)

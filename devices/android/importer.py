@@ -9,11 +9,13 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from bench import __version__
 from bench.core.errors import InputDataError
-from bench.core.protocols import get_protocol
-from bench.core.record import Record, derive_statistics
+from bench.core.measurement import Measurement
+from bench.core.outcome import Timing
+from bench.core.protocols import protocol_for
+from bench.core.record import Record, build_record
 from devices.android.benchmark_log import BenchmarkLog, parse
+from exporters.source import imported_subject
 
 RUNTIME = "tflite-benchmark_model"
 
@@ -34,14 +36,16 @@ def check_protocol(parsed: BenchmarkLog, protocol, source: str) -> None:
                              "not print; use --protocol mobileone or mnv4")
 
 
-def import_benchmark_log(path, *, model: str, target: str, protocol: str = "mobileone", precision: str = "fp32",
+def import_benchmark_log(path, *, model: str, target: str, protocol: str | None = None, precision: str = "fp32",
                          resolution: int = 224, run: int | None = None) -> Record:
     """The Record of run `run` (1-based; needed when the log holds several runs) of the benchmark_model log at
     `path`. Raises InputDataError (one line) for empty, binary, cut or garbled logs and for failed runs."""
     from devices import get_target
 
-    target_name = get_target(target).name
-    chosen = get_protocol(protocol)
+    place = get_target(target)
+    target_name = place.name
+    chosen = protocol_for(place, protocol)  # by default the target's own (mnv4 on Android phones)
+    subject = imported_subject(model, resolution, "tflite", precision)
     data = read_log(path)
     source = str(path)
     parsed = parse(data.decode("utf-8", "surrogateescape"), source=source, run=run)
@@ -50,19 +54,16 @@ def import_benchmark_log(path, *, model: str, target: str, protocol: str = "mobi
                              "a failed run is not a result")
     check_protocol(parsed, chosen, source)
     threads = parsed.threads
-    record = Record(
-        model=model, resolution=resolution, format="tflite", precision=precision, target=target_name,
+    measurement = Measurement(
         runtime=RUNTIME, runtime_version=parsed.version or "unknown (not printed in the log)",
-        threads=threads if threads is not None else 0,
-        protocol=chosen.name, warmup=parsed.warmup.count if parsed.warmup else 0, runs=parsed.measured.count,
-        repeats=1, repeat_summaries=[parsed.measured.summary()], bench_version=__version__,
+        outcome=Timing(repeat_summaries=[parsed.measured.summary()]), device={},
         options={"delegate": parsed.delegate, "threads": threads, "flags": parsed.flags, "params": parsed.params},
-        device={}, host={},
-        extra={"imported": True, "imported_from": Path(path).name,
+        ran={"warmup": parsed.warmup.count if parsed.warmup else 0, "runs": parsed.measured.count, "repeats": 1},
+        extra={"imported_from": Path(path).name,
                "log_sha256": hashlib.sha256(data).hexdigest(), "threads_in_log": threads is not None,
                "delegation": parsed.delegation, "partially_delegated": parsed.delegation.get("graph") == "partial",
                "op_profiling": parsed.op_profiling, "init_ms": parsed.init_ms,
                "first_inference_ms": parsed.first_inference_ms, "memory": parsed.memory,
                "log_format": parsed.format, "benchmark_log": parsed.to_json()},
     )
-    return derive_statistics(record)
+    return build_record(subject, target_name, chosen, measurement, threads=threads if threads is not None else 0)
