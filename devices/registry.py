@@ -27,6 +27,9 @@ class Target:
     default_format: str = ""
     default_precision: str = ""
     default_protocol: str = "mobileone"  # how papers measured on this kind of device (Android: mnv4)
+    # True for a target whose figure is exact (a count, not a time): measurements of it may run side by side, since
+    # they cannot disturb one another; timed targets would time each other.
+    exact: bool = False
     options: tuple[Option, ...] = ()  # what `bench run` may pass this target beyond the common flags
 
     def pairs(self) -> list[str]:
