@@ -424,7 +424,7 @@ def test_fp32_on_the_npu_records_the_fp16_math_that_ran(standin, tmp_path, capsy
     assert "fp32 tflite on the NPU is computed in fp16" in capsys.readouterr().err
     onnx = measure("aihub", model_file(tmp_path, "onnx", "fp32"), device="Samsung Galaxy S23")
     assert onnx.options["compute_precision"] == "fp16" and "QNN EP" in onnx.extra["method"]["compute_precision"]
-    cpu = measure(artifact=model_file(tmp_path, "tflite", "fp32"), compute_unit="cpu")
+    cpu = measure(artifact=model_file(tmp_path, "tflite", "fp32"), compute_unit="cpu", allow_partial=True)
     assert cpu.options["compute_precision"] == "fp32" and "compute_precision" not in cpu.extra["method"]
     assert measure(artifact=model_file(tmp_path)).options["compute_precision"] == "int8"
 

@@ -12,6 +12,11 @@ Facts about the client this relies on (qai_hub 0.56.0, read in its source):
   the API host once with a short timeout first, so "no network" is one prompt line.
 - `submit_profile_job` prints a deprecation banner to stdout since 0.56; `submit_inference_job(profile=True)` is the
   same job without it. `retry=False` stops the client from retrying a rate-limited submit for 10 minutes.
+- `profile=` (and `inputs=None`) arrived in 0.56.0: 0.55.0's `submit_inference_job(model, device, inputs, name,
+  options, retry, project)` has neither (read in both wheels), so an older client is refused by its
+  `qai_hub.__version__` (a packaging Version) before anything is sent.
+- qai-hub 0.56.0 declares protobuf<=6.31.1, below the pinned stack: it is installed without resolution, its
+  requirements listed in requirements.txt beside this file (INSTALL).
 - `Job.wait` polls every 10 s and prints when verbose; we poll `get_status()` ourselves to bound and show progress.
 """
 
@@ -34,6 +39,11 @@ class AIHubError(DeviceError):
     """AI Hub refused, failed or could not be reached. One line, never a credential."""
 
 
+# The one command that installs the client into the README's environment (devices/aihub/README.md, .ci/run).
+INSTALL = ".venv/bin/pip install --no-deps -c constraints.txt -r devices/aihub/requirements.txt"
+MIN_CLIENT = (0, 56, 0)  # submit_inference_job(profile=True)
+
+
 class NoCredentials(AIHubError):
     exit_code = 2
 
@@ -42,9 +52,19 @@ def _qai_hub():
     try:
         import qai_hub
     except ImportError:
-        raise BenchError("the AI Hub target needs the qai-hub client: pip install qai-hub (see devices/aihub/README.md)"
+        raise BenchError(f"the AI Hub target needs the qai-hub client; from the repository root run: {INSTALL}"
                          ) from None
+    check_client_version(str(getattr(qai_hub, "__version__", "unknown")))
     return qai_hub
+
+
+def check_client_version(installed: str) -> None:
+    """One line when the installed client predates what bench calls."""
+    numbers = tuple(int(p) if p.isdigit() else -1 for p in re.split(r"[.+-]", installed)[:3])
+    if len(numbers) < 3 or numbers < MIN_CLIENT:
+        needed = ".".join(map(str, MIN_CLIENT))
+        raise BenchError(f"qai-hub {installed} is installed; the AI Hub target needs qai-hub {needed} or newer "
+                         f"(submit_inference_job(profile=True)); from the repository root run: {INSTALL}")
 
 
 def one_line(text: str, secret: str | None = None) -> str:

@@ -25,6 +25,15 @@ from devices.registry import Measurement, Target, register_target
 
 RUNTIMES = {"tflite": ("tflite", "framework:tflite"), "onnx": ("onnxruntime", "framework:onnx")}
 COMPUTE_UNITS = ("npu", "gpu", "cpu")
+# Where AI Hub's documented defaults compute an fp32 model in fp16 (README, "Precision"): the NPU (Hexagon HTP) has
+# no fp32 path, and TFLite on the GPU allows fp16 for fp32. The job is sent as asked; the record says what ran.
+FP16_MATH = {
+    ("tflite", "npu"): "the NPU has no fp32 path: TFLite's QNN delegate runs float graphs with fp16 math "
+                       "(AI Hub's default qnn_htp_precision=kHtpFp16)",
+    ("onnx", "npu"): "the NPU has no fp32 path: ONNX Runtime's QNN EP runs float graphs with fp16 math "
+                     "(AI Hub's default qnn_enable_htp_fp16_precision=1)",
+    ("tflite", "gpu"): "TFLite on the GPU runs fp32 graphs with fp16 math (AI Hub's default allow_fp32_as_fp16=true)",
+}
 # Shortcuts: a target name for a device name exactly as AI Hub lists it (`bench targets --aihub`). Data, not code.
 SHORTCUTS = {
     "aihub-s23": ("Samsung Galaxy S23", "Samsung Galaxy S23 (Snapdragon 8 Gen 2) on Qualcomm AI Hub"),
@@ -84,6 +93,12 @@ def profile_options(options: dict) -> str:
     return " ".join(words)
 
 
+def compute_precision(fmt: str, precision: str, compute_unit: str) -> tuple[str, str | None]:
+    """(the precision AI Hub computes in, why it is not the file's) for a model of `precision` on `compute_unit`."""
+    reason = FP16_MATH.get((fmt, compute_unit)) if precision == "fp32" else None
+    return ("fp16", reason) if reason else (precision, None)
+
+
 def notify(line: str) -> None:
     print(f"aihub: {line}", file=sys.stderr, flush=True)
 
@@ -124,9 +139,11 @@ class AIHubTarget(Target):
     def plan(self, artifact, protocol, *, threads: int, options: dict) -> list[str]:
         device = one_device(options.get("device")) or self.default_device or "<--device>"
         poll, timeout = float(options.get("poll_s", 10.0)), float(options.get("timeout_s", 1800.0))
+        computed, why = compute_precision(artifact.format, artifact.precision, options.get("compute_unit") or "npu")
+        math = f" ({artifact.precision} model computed in {computed}: {why})" if why else ""
         return [
             f"# qai_hub: upload {artifact.path} ({artifact.format}, runs on {RUNTIMES[artifact.format][0]}) once",
-            f"# qai_hub: submit a profile job on device {device!r} with options {profile_options(options)!r}",
+            f"# qai_hub: submit a profile job on device {device!r} with options {profile_options(options)!r}{math}",
             f"# qai_hub: poll the job every {poll:g} s for at most {timeout:g} s (Ctrl-C leaves it running; "
             "`bench import aihub JOB_ID` collects it)",
             "# qai_hub: download the profile; its per-run times are the samples "
@@ -142,6 +159,11 @@ class AIHubTarget(Target):
         if framework not in device.attributes:
             raise AIHubError(f"AI Hub device '{device.name}' does not run {artifact.format} models "
                              f"(its runtimes: {', '.join(a[10:] for a in device.attributes if a.startswith('framework:'))})")
+        unit = options.get("compute_unit") or "npu"
+        computed, why = compute_precision(artifact.format, artifact.precision, unit)
+        if why:
+            notify(f"{artifact.precision} {artifact.format} on the {unit.upper()} is computed in {computed}: {why}; "
+                   f"the record says so (options.compute_precision)")
         model = h.upload(artifact.path, artifact.sha256)
         job = h.submit(model, device, profile_options(options), name=f"bench {artifact.model} {artifact.precision}")
         collect = f"AI Hub job {job.job_id} on {device.name!r} ({job.url}): `bench import aihub {job.job_id}`"
@@ -158,8 +180,8 @@ class AIHubTarget(Target):
         with _pending_lock:
             _pending.pop(job.job_id, None)
         try:
-            m = measurement(document, job, job.device, artifact.format, options.get("compute_unit") or "npu",
-                            bool(options.get("allow_partial")), protocol, profile_options(options))
+            m = measurement(document, job, job.device, artifact.format, unit, bool(options.get("allow_partial")),
+                            protocol, profile_options(options), model_precision=artifact.precision)
         except PartialPlacement as e:  # the job is done: say how to keep it without paying for a re-run
             raise PartialPlacement(f"{e} (AI Hub job {job.job_id}: `bench import aihub {job.job_id} "
                                    "--allow-partial` stores it without a re-run)") from None
@@ -189,8 +211,9 @@ class AIHubTarget(Target):
 
 
 def measurement(document: dict, job, device, fmt: str, compute_unit: str, allow_partial: bool, protocol,
-                options_string: str) -> Measurement:
-    """Profile document + job -> Measurement: one repeat of the runs AI Hub timed, and the facts beside them."""
+                options_string: str, model_precision: str | None = None) -> Measurement:
+    """Profile document + job -> Measurement: one repeat of the runs AI Hub timed, and the facts beside them.
+    With the model's precision, options.compute_precision says what AI Hub computed it in."""
     samples, facts = summarize(document, compute_unit, allow_partial)
     runtime = RUNTIMES[fmt][0]
     # What was actually done, for the record's method fields: the protocol's runs/repeats/warm-up do not apply.
@@ -198,12 +221,18 @@ def measurement(document: dict, job, device, fmt: str, compute_unit: str, allow_
               "chosen_by": "AI Hub (run count and warm-up are its own; warm-up runs are not reported)",
               "statistic": f"{protocol.name}'s statistic over the {len(samples)} runs AI Hub returned (its "
                            f"{protocol.repeats} x {protocol.runs} runs do not apply)"}
+    precision_facts = {}
+    if model_precision:
+        computed, why = compute_precision(fmt, model_precision, compute_unit)
+        precision_facts = {"compute_precision": computed}
+        if why:
+            method["compute_precision"] = f"{model_precision} model computed in {computed}: {why}"
     return Measurement(
         runtime=f"aihub-{runtime}",
         runtime_version=f"AI Hub {job.hub_version}".strip(),
         samples_ns=[samples],
         device=device_facts(device.name, device.os, device.attributes),
-        options={"compute_unit": compute_unit, "profile_options": options_string,
+        options={"compute_unit": compute_unit, **precision_facts, "profile_options": options_string,
                  "delegation": facts["placement"]["status"]},
         extra={"method": method,
                "aihub": {"job_id": job.job_id, "url": job.url, "model_id": job.model.model_id, **facts}},
