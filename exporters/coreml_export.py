@@ -92,9 +92,11 @@ def _reader_disagreements(coremltools_facts: dict, ours: dict) -> list[str]:
 
 
 def import_coremltools():
-    """coremltools imports tensorflow whenever it is installed (to offer its TensorFlow converters). tensorflow and
-    torch's triton in one process have crashed here, and bench converts TensorFlow models in a subprocess only, so
-    tensorflow is hidden while coremltools loads (it then records "no TensorFlow" and never asks again)."""
+    """coremltools imports tensorflow whenever it is installed, to offer TensorFlow converters bench never calls
+    (it converts TensorFlow models with TensorFlow's own converter, in a subprocess). Loading it here cost about 8 s
+    and 650 MB per process (`import torch; import coremltools` with and without it), so tensorflow is hidden while
+    coremltools loads (it then records "no TensorFlow" and never asks again). The two no longer crash together
+    (setup.py: TensorFlow loads with RTLD_LOCAL), so this is about cost only."""
     import sys
 
     if "coremltools" in sys.modules:
