@@ -4,16 +4,22 @@ headless, copy the result JSON back, and turn it into the same record as every o
 `mac_steps` is the one source of the commands: `plan` (bench run --dry-run) prints them on any OS, and `measure`
 runs exactly those, in that order, on a Mac. Off macOS the Core ML package is still exported and the run stops with
 the command to run on the Mac (`--model PATH.mlpackage` there needs neither torch nor coremltools).
+
+Each step's whole output (stdout and stderr, in order) goes to its own file in one folder per run under
+`log_root()`, kept after the run: the one line a failed step prints names that file, since xcodebuild's last line
+("** BUILD FAILED **") says nothing of why.
 """
 
 from __future__ import annotations
 
 import json
 import platform
+import re
 import shlex
 import shutil
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +37,7 @@ COMPUTE_UNITS = {"all": "all", "cpu": "cpuOnly", "cpu-gpu": "cpuAndGPU", "cpu-ne
 UDID_PLACEHOLDER = "$UDID"  # in a dry run: the device `devicectl list devices` would pick
 WORK_PLACEHOLDER = "$WORK"  # in a dry run: the temporary directory a run makes
 TEAM_PLACEHOLDER = "$TEAM"  # in a dry run with no team configured
+LOG_ENV = "BENCH_IOS_LOG_DIR"
 
 OPTIONS = (
     Option("compute_units", str, "all", "Core ML compute units: all, cpu (CPU only), cpu-gpu, cpu-ne (CPU and "
@@ -113,18 +120,71 @@ def shell_line(argv: list[str]) -> str:
     return " ".join(out)
 
 
-def run_step(step: Step) -> str:
-    """Run one command, bounded in time; a failure or a timeout is one DeviceError naming the step."""
+def log_root() -> Path:
+    """$BENCH_IOS_LOG_DIR, else [ios] log_dir in the config, else the user's log directory (on a Mac
+    ~/Library/Logs/mobile-latency-bench/ios)."""
+    configured = setting("ios", "log_dir", env=LOG_ENV)
+    if configured:
+        return Path(configured).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_log_dir("mobile-latency-bench")) / "ios"
+
+
+class StepLogs:
+    """One folder per run (preflight and run apart), one numbered file per step; never deleted by bench."""
+
+    def __init__(self, label: str, root: Path | None = None):
+        self.root, self.label, self.folder, self.count = root or log_root(), label, None, 0
+        self.last: Path | None = None  # the latest step's file
+
+    def path_for(self, step: Step) -> Path:
+        if self.folder is None:  # made on the first step, so a run that issues none leaves nothing
+            self.root.mkdir(parents=True, exist_ok=True)
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            self.folder = Path(tempfile.mkdtemp(prefix=f"{stamp}-{self.label}-", dir=self.root))
+        self.count += 1
+        slug = re.sub(r"[^a-z0-9]+", "-", step.what.lower()).strip("-")
+        self.last = self.folder / f"{self.count:02d}-{slug}.log"
+        return self.last
+
+
+def failure_line(output: str) -> str:
+    """The line that says why: the last one naming an error (xcodebuild ends on "** BUILD FAILED **" after it),
+    else the last non-empty one."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    errors = [line for line in lines if re.search(r"\berror\b", line, re.IGNORECASE)]
+    return (errors or lines or ["no output"])[-1][:300]
+
+
+def _brief(argv: list[str]) -> str:
+    """The command's start for a one-line error (the log file has all of it)."""
+    return " ".join(shlex.join(argv[:6]).split()) + " ..."
+
+
+def _text(output) -> str:
+    return output.decode(errors="replace") if isinstance(output, bytes) else output or ""
+
+
+def run_step(step: Step, logs: StepLogs) -> str:
+    """Run one command, bounded in time, its whole output saved to its log file; returns that output. A failure or a
+    timeout is one DeviceError naming the step, the reason and the log file."""
+    log = logs.path_for(step)
+    header = f"$ {shlex.join(step.argv)}\n"
     try:
-        result = subprocess.run(step.argv, capture_output=True, text=True, timeout=step.timeout_s)
-    except subprocess.TimeoutExpired:
-        raise DeviceError(f"{step.what} took longer than {step.timeout_s:.0f} s (`{shlex.join(step.argv[:6])} ...`)"
-                          "; the phone may still be busy: unlock it and run again") from None
+        result = subprocess.run(step.argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                errors="replace", timeout=step.timeout_s)
+    except subprocess.TimeoutExpired as exc:
+        log.write_text(header + _text(exc.output) + f"\n[bench: stopped after {step.timeout_s:.0f} s]\n")
+        raise DeviceError(f"{step.what} took longer than {step.timeout_s:.0f} s (`{_brief(step.argv)}`)"
+                          f"; the phone may still be busy: unlock it and run again (output: {log})") from None
     except FileNotFoundError:
+        log.write_text(header + f"[bench: {step.argv[0]} is not installed]\n")
         raise NeedsOtherHost(f"{step.what} needs `{step.argv[0]}`, which is not installed") from None
+    log.write_text(header + result.stdout + f"\n[bench: exit status {result.returncode}]\n")
     if result.returncode != 0:
-        tail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise DeviceError(f"{step.what} failed (`{shlex.join(step.argv[:6])} ...`): {tail[0][:300]}")
+        raise DeviceError(f"{step.what} failed (`{_brief(step.argv)}`): {failure_line(result.stdout)} "
+                          f"(full output: {log})")
     return result.stdout
 
 
@@ -161,13 +221,13 @@ class IosTarget(Target):
             self._check_mac_tools()
             self._signing(options)
             with tempfile.TemporaryDirectory(prefix="bench-ios-") as work:
-                self._discover(work, options)
+                self._discover(work, options, StepLogs("preflight"))
 
-    def _discover(self, work: str, options: dict) -> tuple[str, dict]:
+    def _discover(self, work: str, options: dict, logs: StepLogs) -> tuple[str, dict]:
         """Xcode's version and the one usable device: (version, device facts)."""
         version_step, list_step = discovery_steps(work)
-        xcode = tools.check_xcode(run_step(version_step))
-        run_step(list_step)
+        xcode = tools.check_xcode(run_step(version_step, logs))
+        run_step(list_step, logs)
         device = tools.pick_device(_read_json(Path(list_step.argv[-1])), marketing=self.marketing,
                                    product_types=self.product_types, udid=options.get("udid"))
         return xcode, device
@@ -198,6 +258,8 @@ class IosTarget(Target):
                  f" (paired, booted, Developer Mode on, iOS {tools.MIN_IOS[0]}+)"]
         if not team:
             lines.append("# TEAM: no signing team configured; pass --team or set [ios] team / $BENCH_IOS_TEAM")
+        lines.append(f"# each step's whole output: {log_root()}/<run>/NN-<step>.log (kept; a failed step names "
+                     f"its file; ${LOG_ENV} or [ios] log_dir moves them)")
         discovery = [shell_line(s.argv) for s in discovery_steps(WORK_PLACEHOLDER)]
         lines += ["# preflight, before any export:", *discovery, "# the run (the device is looked up again):",
                   *discovery]
@@ -211,24 +273,25 @@ class IosTarget(Target):
         self.ready(artifact, options)
         self._check_mac_tools()
         team, bundle_id = self._signing(options)
+        logs = StepLogs("run")
         with tempfile.TemporaryDirectory(prefix="bench-ios-") as work:
-            xcode, device = self._discover(work, options)
+            xcode, device = self._discover(work, options, logs)
             run = MacRun(udid=device["udid"], team=team, bundle_id=bundle_id, work=work, package=str(artifact.path),
                          config=app_config(Path(artifact.path).name, protocol, options.get("compute_units", "all")))
             Path(work, CONFIG_NAME).write_text(json.dumps(run.config, sort_keys=True))
-            measurement = self._run_app(run, options)
+            measurement = self._run_app(run, options, logs)
         progress(protocol.runs * protocol.repeats)
         measurement.device.update({**{k: device[k] for k in ("udid", "marketing_name", "product_type", "os")},
                                    "xcode": xcode, "compute_units": options.get("compute_units", "all")})
         return measurement
 
-    def _run_app(self, run: MacRun, options: dict) -> Measurement:
+    def _run_app(self, run: MacRun, options: dict, logs: StepLogs) -> Measurement:
         from devices.ios_result import measurement_from_result
 
         for step in mac_steps(run, options.get("launch_timeout_s", 3600.0)):
-            out = run_step(step)
+            out = run_step(step, logs)
             if step.what == "running the benchmark":
-                check_console(out, run.udid)
+                check_console(out, run.udid, logs.last)
         result = Path(run.work, RESULT_NAME)
         if not result.is_file():
             raise DeviceError(f"devicectl copied no Documents/{RESULT_NAME} off {run.udid}")
@@ -241,12 +304,14 @@ class IosTarget(Target):
         return measurement
 
 
-def check_console(console: str, udid: str) -> None:
+def check_console(console: str, udid: str, log: Path | None = None) -> None:
     """The app prints one BENCH_RESULT line, or one BENCH_ERROR line; anything else is a failed run."""
     if "BENCH_RESULT" in console:
         return
     line = next((l for l in console.splitlines() if "BENCH_ERROR" in l), "")
-    raise DeviceError(f"the app on {udid} did not finish: {line.strip()[:300] or 'no BENCH_RESULT line in its output'}")
+    where = f" (full output: {log})" if log else ""
+    raise DeviceError(f"the app on {udid} did not finish: "
+                      f"{line.strip()[:300] or 'no BENCH_RESULT line in its output'}{where}")
 
 
 def handoff_message(target: IosTarget, artifact, options: dict) -> str:

@@ -20,6 +20,10 @@ Facts about these tools that shape this module (checked against public usages an
   directory source is flattened into the destination), so a .mlpackage goes to Documents/NAME.mlpackage whole.
 - xcodebuild takes build settings as NAME=VALUE words (PRODUCT_BUNDLE_IDENTIFIER, DEVELOPMENT_TEAM), which override
   project.yml's; `-allowProvisioningUpdates` lets automatic signing create the profile for a new bundle id.
+  `-allowProvisioningDeviceRegistration` lets it also register the destination phone with the team; without it a
+  phone the team has not seen fails signing. `xcodebuild -help`: "Allow xcodebuild to register your destination
+  device on the developer portal if necessary. This flag only takes effect if -allowProvisioningUpdates is also
+  passed." flutter_tools (packages/flutter_tools/lib/src/ios/mac.dart) passes both for automatic signing.
 - XcodeGen: `xcodegen generate --spec ios_app/project.yml` writes ios_app/BenchApp.xcodeproj (yonaskolb/XcodeGen
   README, Docs/ProjectSpec.md); the project is generated, not committed.
 """
@@ -53,7 +57,7 @@ def xcodebuild_argv(udid: str, team: str, bundle_id: str, derived_data: str) -> 
     return ["xcodebuild", "-project", str(PROJECT), "-scheme", SCHEME, "-configuration", CONFIGURATION,
             "-destination", f"platform=iOS,id={udid}", "-derivedDataPath", derived_data,
             f"PRODUCT_BUNDLE_IDENTIFIER={bundle_id}", f"DEVELOPMENT_TEAM={team}", "CODE_SIGN_STYLE=Automatic",
-            "-allowProvisioningUpdates", "build"]
+            "-allowProvisioningUpdates", "-allowProvisioningDeviceRegistration", "build"]
 
 
 def built_app_path(derived_data: str) -> str:

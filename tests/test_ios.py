@@ -5,7 +5,9 @@ device checks on devicectl's JSON, the result JSON written by the Swift core its
 
 import json
 import os
+import re
 import shlex
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -44,7 +46,7 @@ def test_exact_argv_of_each_step():
         "xcodebuild", "-project", str(REPO / "ios_app" / "BenchApp.xcodeproj"), "-scheme", "BenchApp",
         "-configuration", "Release", "-destination", f"platform=iOS,id={udid}", "-derivedDataPath", "/tmp/dd",
         "PRODUCT_BUNDLE_IDENTIFIER=org.example.bench", "DEVELOPMENT_TEAM=TEAM123", "CODE_SIGN_STYLE=Automatic",
-        "-allowProvisioningUpdates", "build"]
+        "-allowProvisioningUpdates", "-allowProvisioningDeviceRegistration", "build"]
     assert tools.devicectl_install(udid, "/tmp/dd/BenchApp.app") == [
         "xcrun", "devicectl", "device", "install", "app", "--device", udid, "/tmp/dd/BenchApp.app"]
     assert tools.devicectl_copy_to(udid, BUNDLE, "/a/m.mlpackage", "Documents/m.mlpackage") == [
@@ -106,6 +108,8 @@ def test_dry_run_plan_is_the_whole_mac_sequence():
         ["xcrun", "devicectl", "device"]]
     build = shlex.split(commands[3])
     assert {"PRODUCT_BUNDLE_IDENTIFIER=org.example.bench", "DEVELOPMENT_TEAM=ABCDE12345", "build"} <= set(build)
+    # Automatic signing may register a phone the team has not seen; the flag only works beside the other one.
+    assert build.index("-allowProvisioningDeviceRegistration") == build.index("-allowProvisioningUpdates") + 1
     assert [shlex.split(c)[3:5] for c in commands[4:]] == [["install", "app"], ["copy", "to"], ["copy", "to"],
                                                            ["process", "launch"], ["copy", "from"]]
     launch = shlex.split(commands[7])
@@ -190,11 +194,42 @@ def test_xcode_version_check():
         tools.check_xcode("Xcode 15.4\nBuild version 15F31d\n")
 
 
-def test_a_step_past_its_time_bound_is_one_device_error():
-    with pytest.raises(DeviceError, match="listing devices took longer than 0 s"):
-        ios.run_step(ios.Step([sys.executable, "-c", "import time; time.sleep(5)"], 0.3, "listing devices"))
-    with pytest.raises(DeviceError, match=r"copying the model failed .*: boom"):
-        ios.run_step(ios.Step([sys.executable, "-c", "import sys; sys.exit('boom')"], 10, "copying the model"))
+def test_a_step_past_its_time_bound_is_one_device_error(tmp_path):
+    logs = ios.StepLogs("run", root=tmp_path)
+    with pytest.raises(DeviceError, match=r"listing devices took longer than 2 s .*\(output: .*01-listing-devices"):
+        ios.run_step(ios.Step([sys.executable, "-c", "print('waiting', flush=True); import time; time.sleep(30)"],
+                              2, "listing devices"), logs)
+    assert "waiting" in logs.last.read_text() and "stopped after" in logs.last.read_text()
+    with pytest.raises(DeviceError, match=r"copying the model failed .*: boom \(full output: .*02-copying-the-model"):
+        ios.run_step(ios.Step([sys.executable, "-c", "import sys; sys.exit('boom')"], 10, "copying the model"), logs)
+
+
+def test_a_failed_step_keeps_its_whole_output_and_names_the_line_that_says_why(tmp_path):
+    # xcodebuild ends a failed build on "** BUILD FAILED **"; the reason is an "error:" line above it, on stdout,
+    # with more on stderr. The log keeps every line of both, in order; the one-line error names the reason and file.
+    script = ("import sys\n"
+              "print('Command line invocation:\\n    xcodebuild -project BenchApp.xcodeproj build', flush=True)\n"
+              "print('warning: a stale warning', file=sys.stderr, flush=True)\n"
+              "print('BenchApp.xcodeproj: error: Provisioning profile doesn\\'t include the currently selected "
+              "device', flush=True)\n"
+              "print('** BUILD FAILED **', flush=True)\n"
+              "sys.exit(65)\n")
+    logs, argv = ios.StepLogs("run", root=tmp_path), [sys.executable, "-c", script]
+    with pytest.raises(DeviceError) as caught:
+        ios.run_step(ios.Step(argv, 60, "building the app"), logs)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "error: Provisioning profile doesn't include the currently selected device" in message
+    assert message.endswith(f"(full output: {logs.last})") and logs.last.parent.parent == tmp_path
+    header = f"$ {shlex.join(argv)}\n"
+    text = logs.last.read_text()
+    assert text.startswith(header)
+    output = text[len(header):]
+    assert output.splitlines() == [
+        "Command line invocation:", "    xcodebuild -project BenchApp.xcodeproj build", "warning: a stale warning",
+        "BenchApp.xcodeproj: error: Provisioning profile doesn't include the currently selected device",
+        "** BUILD FAILED **", "", "[bench: exit status 65]"]
+    assert ios.failure_line("one\ntwo\n\n") == "two" and ios.failure_line("") == "no output"
 
 
 STAND_IN = '''#!{python}
@@ -211,6 +246,14 @@ with open({log!r}, "a") as log:
     log.write(json.dumps(entry) + "\\n")
 if argv[:2] == ["xcodebuild", "-version"]:
     print("Xcode 16.2\\nBuild version 16C5032a")
+elif argv[0] == "xcodebuild" and os.environ.get("STANDIN_BUILD_FAILS"):  # a signing failure as xcodebuild reports it
+    print("Command line invocation:\\n    " + " ".join(argv) + "\\n\\nBuild settings from command line:")
+    print("    DEVELOPMENT_TEAM=ABCDE12345", flush=True)
+    print("note: Building targets in dependency order", file=sys.stderr, flush=True)
+    print("BenchApp.xcodeproj: error: Provisioning profile \\"iOS Team Provisioning Profile: *\\" doesn't include "
+          "the currently selected device (in target 'BenchApp' from project 'BenchApp')", flush=True)
+    print("** BUILD FAILED **", flush=True)
+    sys.exit(65)
 result = os.environ.get("STANDIN_RESULT")  # a result file the Swift core wrote, handed back as the phone's
 if "launch" in argv:
     print("BENCH_RESULT model=matmul file=bench-result.json" if result else
@@ -230,6 +273,7 @@ def _stand_in_mac(tmp_path, monkeypatch):
                                           log=str(log)))
         script.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv(ios.LOG_ENV, str(tmp_path / "logs"))
     monkeypatch.setattr(ios, "_host_is_mac", lambda: True)
     return log
 
@@ -278,6 +322,29 @@ def test_a_result_that_is_not_this_runs_is_refused_after_the_whole_sequence(tmp_
         target.measure(artifact, protocol, threads=1, options=options, progress=lambda n: None)
     executed, commands, _, _ = _executed_as_planned(log, target, artifact, protocol, options)
     assert executed == commands and "org.example.b" in commands[-1]
+
+
+def test_a_failed_build_names_its_log_and_every_step_of_the_run_is_logged(tmp_path, monkeypatch):
+    _stand_in_mac(tmp_path, monkeypatch)
+    monkeypatch.setenv("STANDIN_BUILD_FAILS", "1")
+    target = get_target("iphone12")
+    options = target.resolve_options({"team": "ABCDE12345"})
+    target.preflight(options)
+    with pytest.raises(DeviceError) as caught:
+        target.measure(PlannedArtifact(DATA / "tiny_conv.mlpackage", model="tiny_conv"), get_protocol("mnv4"),
+                       threads=1, options=options, progress=lambda n: None)
+    message = str(caught.value)
+    assert message.startswith("building the app failed (`xcodebuild -project ")
+    assert "error: Provisioning profile" in message and "BUILD FAILED" not in message
+    log = Path(message.split("(full output: ")[1].rstrip(")"))
+    assert log.is_file() and log.name == "04-building-the-app.log"
+    run_logs = sorted(p.name for p in log.parent.iterdir())
+    assert run_logs == ["01-reading-the-xcode-version.log", "02-listing-devices.log",
+                        "03-generating-the-xcode-project.log", "04-building-the-app.log"]
+    assert "-allowProvisioningDeviceRegistration" in log.read_text().splitlines()[0]
+    assert "note: Building targets" in log.read_text() and "** BUILD FAILED **" in log.read_text()
+    folders = sorted(p.name.split("-")[2] for p in (tmp_path / "logs").iterdir())
+    assert folders == ["preflight", "run"]  # the preflight's two steps apart from the run's
 
 
 def test_preflight_on_a_mac_stops_before_any_export_naming_what_is_missing(tmp_path, monkeypatch):
@@ -465,3 +532,121 @@ def test_import_ios_result_cli(store_path):
     bad = run_bench("import", "ios-result", REPO / "README.md", "--model", "m", "--target", "iphone12",
                     "--store", store_path)
     assert bad.returncode != 0 and "not valid JSON" in bad.stderr
+
+
+# ---------------------------------------------------------------- the Apple half: simulator CI and the Linux type-check
+
+
+APP = REPO / "ios_app"
+WORKFLOW = REPO / ".github" / "workflows" / "ios.yml"
+SHIMS = APP / "typecheck" / "AppleShims"
+CORE_ML_TESTS = APP / "BenchCore" / "Tests" / "BenchCoreTests" / "CoreMLRunnerTests.swift"
+
+
+def test_simulator_workflow_builds_this_project_and_runs_its_core_ml_tests():
+    yaml = pytest.importorskip("yaml", reason="PyYAML reads the workflow and XcodeGen's spec")
+    workflow = yaml.safe_load(WORKFLOW.read_text())
+    spec = yaml.safe_load((APP / "project.yml").read_text())
+    assert {"push", "pull_request"} <= set(workflow.get("on") or workflow[True])  # YAML 1.1 reads `on` as True
+    job = workflow["jobs"]["simulator"]
+    # macos-15 is the arm64 image whose readme lists Xcode_16.4.app and an iOS 18.5 "iPhone 16" simulator.
+    assert job["runs-on"] == "macos-15"
+    assert job["env"] == {"XCODE_APP": "/Applications/Xcode_16.4.app",
+                          "DESTINATION": "platform=iOS Simulator,name=iPhone 16,OS=18.5"}
+    assert tuple(map(int, re.search(r"Xcode_(\d+)\.(\d+)", job["env"]["XCODE_APP"]).groups())) >= tools.MIN_XCODE
+    runs = [step["run"] for step in job["steps"] if "run" in step]
+    assert 'sudo xcode-select -s "$XCODE_APP"' in runs[0] and "brew install xcodegen" in runs
+    assert shlex.split(next(r for r in runs if r.startswith("xcodegen"))) == tools.xcodegen_argv()[:3] + [
+        str(tools.SPEC.relative_to(REPO))]
+    test = shlex.split(next(r for r in runs if r.startswith("xcodebuild test")))
+    assert test[test.index("-project") + 1] == str(tools.PROJECT.relative_to(REPO))
+    assert test[test.index("-scheme") + 1] == tools.SCHEME and test[test.index("-destination") + 1] == "$DESTINATION"
+    # The scheme tests BenchCore's own test target, which holds the Core ML tests.
+    scheme = spec["schemes"][tools.SCHEME]
+    assert scheme["build"]["targets"] == {"BenchApp": "all"}
+    package, target = scheme["test"]["targets"][0]["package"].split("/")
+    assert (APP / spec["packages"][package]["path"] / "Tests" / target / CORE_ML_TESTS.name).is_file()
+    assert f"swift test --package-path {(APP / spec['packages'][package]['path']).relative_to(REPO)}" in runs
+
+
+def test_core_ml_tests_find_the_committed_packages_from_their_own_path():
+    # CoreMLRunnerTests.swift walks up from #filePath to the checkout; the packages it names must be there.
+    swift = CORE_ML_TESTS.read_text()
+    ups = int(re.search(r"for _ in 0\.\.<(\d+) \{ url = url\.deletingLastPathComponent\(\) \}", swift).group(1))
+    data = CORE_ML_TESTS.parents[ups - 1] / "tests" / "data" / "ios"
+    assert data == DATA
+    names = set(re.findall(r'"(tiny_\w+)"', swift))
+    assert names == {"tiny_conv", "tiny_two_inputs"}
+    assert all((DATA / f"{name}.mlpackage" / "Manifest.json").is_file() for name in names)
+
+
+def test_every_apple_declaration_cites_its_documentation_page():
+    # A declaration-only stand-in is only as good as its transcription: every name it declares appears in a cited
+    # developer.apple.com page beside it (lower-cased, as the page paths are), and nothing in it runs.
+    for path in sorted(SHIMS.glob("*.swift")):
+        text = path.read_text()
+        pages = " ".join(re.findall(r"// https://developer\.apple\.com/documentation/(\S+)", text))
+        assert pages, path
+        code = [line for line in text.splitlines() if not line.lstrip().startswith("//")]
+        declared = set()
+        for line in code:
+            if "private" in line:
+                continue
+            declared |= set(re.findall(r"\b(?:class|struct|enum|protocol|func|var|let|case|typealias|"
+                                       r"associatedtype)\s+(?:var\s+|func\s+)?(\w+)", line))
+            declared |= {w for w in ("init", "subscript") if re.search(rf"\b{w}[<(]", line)}
+        missing = sorted(n for n in declared if n.lower() not in pages)
+        assert not missing, f"{path.name}: no cited page for {missing}"
+        # A body opened on a line holds fatalError() and nothing else runs; type bodies open at the line's end.
+        bodies = [line for line in code if "{" in line
+                  and line.split("{", 1)[1].strip() not in ("", "}", "get }", "get set }")]  # protocol requirements
+        assert all("fatalError" in line for line in bodies), [line for line in bodies if "fatalError" not in line]
+        assert not any(re.search(r"\breturn\b", line) for line in code), path
+
+
+SWIFT_CHROOT = Path(os.environ.get("BENCH_SWIFT_CHROOT", "/var/cache/bench-swift-trixie"))
+needs_swift_chroot = pytest.mark.skipif(
+    not (hasattr(os, "geteuid") and os.geteuid() == 0 and (SWIFT_CHROOT / ".bench-ready").is_file()),
+    reason="needs root and the Swift chroot ios_app/scripts/swift-toolchain.sh makes (.ci/run creates it)")
+
+
+def _typecheck(app: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", str(APP / "scripts" / "swift-toolchain.sh"), "typecheck", str(app)],
+                          capture_output=True, text=True, timeout=900)
+
+
+@needs_swift_chroot
+def test_apple_half_type_checks_against_the_documented_declarations():
+    result = _typecheck(APP)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "typecheck: passed (CoreMLRunner.swift, BenchApp.swift, CoreMLRunnerTests.swift" in result.stderr
+
+
+CORE_ML_RUNNER = "BenchCore/Sources/BenchCore/CoreMLRunner.swift"
+MUTATIONS = [  # (file changed, text, mutated, file the error is reported in, what the type-check must say)
+    (CORE_ML_RUNNER, "model.prediction(from: input)", "model.predictoin(from: input)", CORE_ML_RUNNER,
+     "value of type 'MLModel' has no member 'predictoin'"),
+    (CORE_ML_RUNNER, "configuration.computeUnits = mlComputeUnits", "configuration.computeUnits = units",
+     CORE_ML_RUNNER, "cannot assign value of type 'ComputeUnitsChoice' to type 'MLComputeUnits'"),
+    ("BenchApp/BenchApp.swift", "UIApplication.shared.isIdleTimerDisabled = true",
+     "UIApplication.shared.isIdleTimerDisabled = 1", "BenchApp/BenchApp.swift",
+     "integer literal value '1' cannot be used as a boolean"),
+    # The declarations are what the app is checked against: a wrong type there fails at the app's use of it.
+    ("typecheck/AppleShims/CoreML.swift", "open var pixelsWide: Int", "open var pixelsWide: Double", CORE_ML_RUNNER,
+     "cannot convert value of type 'Double' to expected argument type 'Int'"),
+]
+
+
+@needs_swift_chroot
+@pytest.mark.parametrize("relative, text, mutated, reported_in, message", MUTATIONS,
+                         ids=[m[2].split("(")[0][:40] for m in MUTATIONS])
+def test_a_misspelt_member_or_a_wrong_type_fails_the_type_check(tmp_path, relative, text, mutated, reported_in,
+                                                                message):
+    app = tmp_path / "ios_app"
+    shutil.copytree(APP, app, ignore=shutil.ignore_patterns(".build", "*.xcodeproj"))
+    source = app / relative
+    assert source.read_text().count(text) == 1
+    source.write_text(source.read_text().replace(text, mutated))
+    result = _typecheck(app)
+    assert result.returncode != 0 and message in result.stderr, result.stderr[-3000:]
+    assert f"/{reported_in}:" in result.stderr.split(message)[0].splitlines()[-1]
