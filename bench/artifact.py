@@ -293,9 +293,6 @@ def _keras_entry_dir(request, root: Path | None) -> tuple[Path, str]:
 
 
 def _ensure_keras_entry(request, *, root, force, notify, calibration_dir) -> Artifact:
-    if request.format != "tflite":
-        raise UnsupportedFormat(f"{request.model} is a Keras model: it converts to tflite only, not {request.format} "
-                                "(run it on host-litert or an Android target)")
     from exporters.tflite_export import calibration_source
 
     calibration = _keras_calibration(request)

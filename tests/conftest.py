@@ -55,7 +55,8 @@ def sigkill_after_records(args, store, at_least: int, timeout: float = 600) -> N
 
 @pytest.fixture(autouse=True)
 def tensorflow_stays_out_of_this_process():
-    """tensorflow beside torch's triton has crashed here: bench converts TensorFlow models in a subprocess, and a
-    test that pulls tensorflow into the test process is named here, at the test that did it."""
+    """tensorflow costs a torch process about 0.7 GB and 10 s (and, before setup.py's .pth, crashed triton): bench
+    converts TensorFlow models in a subprocess, and a test that pulls tensorflow into the test process is named here,
+    at the test that did it."""
     yield
     assert "tensorflow" not in sys.modules, "this test imported tensorflow into the test process"

@@ -150,8 +150,10 @@ def test_2019_summary_imports_under_mnv4_only(tmp_path):
     log.write_text(real("android_2019_two_runs_truncated.txt").split("echo '[INFO]")[0].split("Running")[0] +
                    [ln for ln in real("android_2019_two_runs_truncated.txt").splitlines() if "Average" in ln][0])
     with pytest.raises(InputDataError, match="only an average \\(2018-average\\), no per-run minimum"):
-        import_benchmark_log(log, model="m", target="android")
+        import_benchmark_log(log, model="m", target="android", protocol="mobileone")
     assert import_benchmark_log(log, model="m", target="android", protocol="mnv4").latency_ms == 66.7676
+    default = import_benchmark_log(log, model="m", target="android")  # Android's own protocol: mnv4
+    assert default.protocol == "mnv4" and default.latency_ms == 66.7676
 
 
 @pytest.mark.parametrize("text, says", [
@@ -182,7 +184,7 @@ def test_binary_input_is_refused():
 
 def test_import_records_what_the_log_says(tmp_path):
     record = import_benchmark_log(DATA / "qualcomm_rb1_cpu_then_gpu_percentiles.txt", model="mobilenet_v1_q",
-                                  target="android", run=2)
+                                  target="android", run=2, protocol="mobileone")
     assert record.latency_ms == record.min_ms == 111.842 and record.runs == 50 and record.warmup == 5
     assert record.options["delegate"] == "gpu" and record.threads == 0 and not record.extra["threads_in_log"]
     assert record.host == {} and record.device == {} and record.extra["imported"] is True
@@ -194,7 +196,7 @@ def test_import_records_what_the_log_says(tmp_path):
 def test_import_summary_only_needs_a_mean_protocol():
     path = DATA / "summary_only_partial_delegation.txt"
     with pytest.raises(InputDataError, match="only an average .* --protocol mnv4"):
-        import_benchmark_log(path, model="m", target="android", run=3)
+        import_benchmark_log(path, model="m", target="android", run=3, protocol="mobileone")
     record = import_benchmark_log(path, model="m", target="android", run=3, protocol="mnv4")
     assert record.latency_ms == record.mean_ms == 53.9745 and record.min_ms is None
     assert record.extra["partially_delegated"] and record.extra["delegation"]["delegate_kernels"] == 11

@@ -14,10 +14,12 @@ import textwrap
 import numpy as np
 import pytest
 
-from bench.artifact import artifact_from_tf_source, ensure_artifact, is_tf_source
+from bench.artifact import artifact_from_tf_source, ensure_artifact
 from bench.core.errors import ArtifactError, ExportError, UnsupportedFormat
 from bench.core.protocols import get_protocol
 from exporters.registry import ExportRequest
+
+REPO_DATA = __import__("pathlib").Path(__file__).resolve().parent / "data"
 
 pytestmark = [
     pytest.mark.skipif(importlib.util.find_spec("tensorflow") is None,
@@ -155,7 +157,6 @@ def test_saved_model_converts_with_its_batch_pinned_to_one(tf_models, cache):
     ("small.keras", {"resolution": 48}, ArtifactError, "input is fixed at 32x32; --resolution 48 cannot change it"),
     ("two_inputs.keras", {}, ArtifactError, "the model has 2 inputs and 1 outputs"),
     ("sin_saved_model", {"precision": "int8"}, ExportError, "op SIN cannot be int8-quantized"),
-    ("small.keras", {"precision": "bf16"}, UnsupportedFormat, "precision fp32, fp16, int8; not 'bf16'"),
 ])
 def test_bad_sources_fail_in_one_line_and_cache_nothing(name, kwargs, error, message, tf_models, tmp_path):
     root = tmp_path / "cache"
@@ -166,17 +167,35 @@ def test_bad_sources_fail_in_one_line_and_cache_nothing(name, kwargs, error, mes
     assert not root.exists() or not any(root.iterdir())  # no entry, no staging folder left behind
 
 
-def test_is_tf_source_tells_tensorflow_models_from_the_rest(tf_models, tmp_path):
-    (tmp_path / "model.mlpackage").mkdir()
-    assert is_tf_source(tf_models / "small.keras") and is_tf_source(tmp_path / "absent.h5")
-    assert is_tf_source(tf_models / "sin_saved_model") and is_tf_source(tf_models / "not_a_saved_model")
-    assert not is_tf_source(tmp_path / "model.mlpackage")  # a Core ML package is a directory too
-    assert not is_tf_source("model.onnx") and not is_tf_source("keras/mobilenet_v2")
+def test_tensorflow_models_are_told_from_the_rest_once(tf_models, tmp_path):
+    from exporters.source import KerasZooModel, ModelFile, TensorFlowModel, resolve_source
+
+    assert isinstance(resolve_source(tf_models / "small.keras"), TensorFlowModel)
+    assert isinstance(resolve_source(tf_models / "sin_saved_model"), TensorFlowModel)
+    assert isinstance(resolve_source("keras/mobilenet_v2"), KerasZooModel)
+    with pytest.raises(ArtifactError, match="absent.h5 does not exist"):
+        resolve_source(tmp_path / "absent.h5")
+    with pytest.raises(ArtifactError, match="not a TensorFlow SavedModel"):
+        resolve_source(tf_models / "not_a_saved_model")
+    (tmp_path / "model.mlpackage").mkdir()  # a Core ML package is a directory too: read as Core ML, not TensorFlow
+    with pytest.raises(ArtifactError) as caught:
+        resolve_source(tmp_path / "model.mlpackage")
+    assert "TensorFlow" not in str(caught.value)
+    with pytest.raises(ArtifactError, match="model file .*model.onnx does not exist"):
+        resolve_source("model.onnx")
+    assert not isinstance(resolve_source(REPO_DATA / "ios" / "tiny_conv.mlpackage"), TensorFlowModel)
+    assert isinstance(resolve_source(REPO_DATA / "ios" / "tiny_conv.mlpackage"), ModelFile)
 
 
-def test_keras_zoo_entry_refuses_other_formats():
-    with pytest.raises(UnsupportedFormat, match="keras/mobilenet_v2 is a Keras model: it converts to tflite only"):
-        ensure_artifact(ExportRequest("keras/mobilenet_v2", 224, "onnx", "fp32"))
+def test_precision_and_format_are_checked_once_by_the_source(tf_models):
+    from devices import get_target
+    from exporters.source import Wanted, resolve_source
+
+    with pytest.raises(UnsupportedFormat, match="target host-litert cannot run tflite/bf16"):
+        resolve_source(tf_models / "small.keras").choose(Wanted(precision="bf16"), get_target("host-litert"))
+    with pytest.raises(UnsupportedFormat, match="converts to tflite only, not onnx"):
+        resolve_source("keras/mobilenet_v2").choose(Wanted(format="onnx"), get_target("host"))
+
 
 
 # The timm versions of the same architectures and their MACs at 224 as the zoo counts them (PyTorch).

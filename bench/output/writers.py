@@ -47,7 +47,9 @@ def _figure(r) -> str:
     """The protocol's statistic in its own unit: counting targets give exact integers, never milliseconds."""
     if isinstance(r.outcome, Count):
         return r.shown()
-    return _ms(r.latency_ms) + (" (partial)" if partly_delegated(r) else "")
+    flags = [flag for flag, on in (("partial", partly_delegated(r)), ("throttled", (r.extra or {}).get("throttled")))
+             if on]
+    return _ms(r.latency_ms) + (f" ({', '.join(flags)})" if flags else "")
 
 
 @register_writer

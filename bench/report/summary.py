@@ -16,6 +16,7 @@ from bench.analysis.correlation import MIN_MODELS, correlations, records_table
 from bench.core.errors import InputDataError
 from bench.core.outcome import Count, Timing
 from bench.report import plots
+from bench.report.device_state import device_state_blocks
 from bench.report.tables import (by_unit, compute_units, configuration_table, delegation, display,
                                  latest_per_configuration, session_table, write_csv)
 
@@ -117,6 +118,7 @@ def report_blocks(records, timed, images: dict[str, Path], title: str) -> list[t
     blocks += headline_blocks(records)
     blocks += correlation_blocks(timed)
     blocks += rank_blocks(timed, images, counted_frame(records))
+    blocks += device_state_blocks(records)
     blocks += [("h2", "Plots")]
     captions = {"scatter": "Latency vs GFLOPs and params, latest session of each model (MobileOne Fig. 2)",
                 "scatter_log": "The same on log axes",

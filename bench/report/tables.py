@@ -41,6 +41,13 @@ def compute_units(record: Record) -> str:
 
 
 def delegation(record: Record) -> str:
+    """What a reader must know beside the figure: partial delegation (below) and a run kept throttled."""
+    from bench.report.device_state import throttled_flag
+
+    return "; ".join(note for note in (_partial(record), throttled_flag(record)) if note)
+
+
+def _partial(record: Record) -> str:
     """"partial ..." when the record says only part of the graph ran on the delegate / compute unit, else "".
 
     Android (benchmark_model's "partially executed by the delegate w/ N delegate kernels"): `extra["delegation"]`

@@ -67,12 +67,12 @@ def import_job(job_id: str, *, model: str | None = None, precision: str | None =
         raise InputDataError(f"AI Hub job {job_id} profiled a {job.model.model_type.name} model; bench imports "
                              ".tflite and .onnx profiles")
     document = h.profile(job)
-    m = measurement(document, job, job.device, fmt, requested_unit(job.options), allow_partial, chosen,
-                    job.options)
     named_model, named_precision = identity(job)
+    m = measurement(document, job, job.device, fmt, requested_unit(job.options), allow_partial, chosen,
+                    job.options, model_precision=precision or named_precision)
     shortcut = next((n for n, (device, _) in SHORTCUTS.items() if device == job.device.name), "aihub")
     subject = replace(imported_subject(model or named_model, resolution_of(job.shapes), fmt,
-                                       precision or named_precision),
+                                       precision or named_precision, unknown_precision=precision is None),
                       artifact_hash=f"aihub-model:{job.model.model_id}")
     m.extra = {**m.extra, "threads_note": "AI Hub does not report thread counts"}
     return build_record(subject, target or shortcut, chosen, m, threads=0)

@@ -82,6 +82,7 @@ class AndroidTarget(Target):
     runtime = "tflite-benchmark_model"
     supports = {"tflite": ("fp32", "fp16", "int8")}
     default_format, default_precision = "tflite", "int8"  # MobileNetV4 paper: INT8 on the CPU (XNNPACK)
+    default_protocol = "mnv4"  # MobileNetV4's authors on Pixel: median of 5 means of 1000 runs
     options = ANDROID_OPTIONS
     fan_out = "serial"  # several --serial values: one worker per phone, each given one serial
 
