@@ -17,7 +17,7 @@ try:  # typer >= 0.29 vendors its own click; its exceptions are not click's
 except ImportError:  # pragma: no cover - older typer uses click itself
     _typer_click_exceptions = click.exceptions
 
-from bench.commands import analysis, export, imports, listings, regression, run, sweep
+from bench.commands import analysis, export, imports, listings, phones, regression, run, sweep
 from bench.core.errors import BenchError
 
 
@@ -48,6 +48,8 @@ app.command()(export.export)
 app.command()(listings.models)
 app.command()(listings.targets)
 app.command()(listings.results)
+app.command()(phones.phones)
+app.command()(phones.calibrate)
 app.command()(sweep.sweep)
 app.command()(analysis.analyze)
 app.command()(analysis.roofline)

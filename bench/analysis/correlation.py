@@ -133,6 +133,19 @@ def records_table(records):
         }
         for r in records
     ]
-    columns = ["model", "resolution", "target", "format", "precision", "protocol", "latency_ms", "params", "macs",
-               "flops"]
-    return pd.DataFrame(rows, columns=columns + (["accuracy"] if any("accuracy" in row for row in rows) else []))
+    return pd.DataFrame(rows, columns=COLUMNS + (["accuracy"] if any("accuracy" in row for row in rows) else []))
+
+
+COLUMNS = ["model", "resolution", "target", "format", "precision", "protocol", "latency_ms", "params", "macs", "flops"]
+
+
+def predicted_table(records):
+    """Phone milliseconds predicted from counts, in the same table, each on its own target labelled "predicted" (so
+    a correlation or a plot never pools them with measured times)."""
+    import pandas as pd
+
+    rows = [{"model": r.model, "resolution": r.resolution, "target": f"{p['phone']} (predicted from {r.target})",
+             "format": r.format, "precision": r.precision, "protocol": "predicted", "latency_ms": p["predicted_ms"],
+             "params": r.params, "macs": r.macs, "flops": r.flops}
+            for r in records for p in r.predictions]
+    return pd.DataFrame(rows, columns=COLUMNS)

@@ -27,7 +27,7 @@ def analyze(
     as_json: bool = typer.Option(False, "--json"),
 ):
     """Spearman (and Kendall) rank correlation of latency with FLOPs and with params, per target (Table 1a)."""
-    from bench.analysis.correlation import correlations, records_table
+    from bench.analysis.correlation import correlations, predicted_table, records_table
 
     if csv:
         from bench.core.csvfile import read_csv
@@ -36,7 +36,11 @@ def analyze(
         if target and "target" in frame.columns:
             frame = frame[frame["target"].isin(target)]
     else:
-        frame = records_table(_stored(store, target=target, protocol=protocol))
+        import pandas as pd
+
+        stored = _stored(store, target=target, protocol=protocol)
+        frame = pd.concat([t for t in (records_table(stored), predicted_table(stored)) if len(t)] or
+                          [records_table([])], ignore_index=True)
         if frame.empty:
             raise BenchError("no stored records match; run `bench run` first or pass --csv")
     results = correlations(frame)
@@ -49,9 +53,7 @@ def analyze(
              "rho params [95% CI]": f"{r.rho_params:.3f} [{r.ci_params[0]:.2f}, {r.ci_params[1]:.2f}]",
              "p ": f"{r.p_params:.2g}", "tau FLOPs/params": f"{r.tau_flops:.3f} / {r.tau_params:.3f}"}
             for r in results]
-    from bench.commands.listings import _table
-
-    _table("Spearman rank correlation of latency (MobileOne Table 1a)", rows)
+    ui.print_table("Spearman rank correlation of latency (MobileOne Table 1a)", rows)
 
 
 def roofline(
@@ -117,9 +119,7 @@ def _roofline_table(curves, points, agreement, target, peak_gmacs) -> None:
             rho = agreement[i]["rho"]
             row[f"rho vs {target}"] = "-" if rho is None else f"{rho:.3f}"
         rows.append(row)
-    from bench.commands.listings import _table
-
-    _table(f"roofline latency (ms) at peak {peak_gmacs:g} GMAC/s", rows)
+    ui.print_table(f"roofline latency (ms) at peak {peak_gmacs:g} GMAC/s", rows)
 
 
 def report(

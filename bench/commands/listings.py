@@ -30,7 +30,7 @@ def models(
     if as_json:
         ui.print_json(rows)
         return
-    _table("models", [{**r, "suites": ", ".join(r["suites"])} for r in rows])
+    ui.print_table("models", [{**r, "suites": ", ".join(r["suites"])} for r in rows])
     if not all_:
         ui.stderr_console().print("curated models; `bench models --all [PATTERN]` lists every timm model, and any of "
                                   "them runs by name")
@@ -49,7 +49,7 @@ def targets(
         from devices.aihub.client import list_devices
 
         rows = list_devices(client_profile)
-        ui.print_json(rows) if as_json else _table("AI Hub devices", [
+        ui.print_json(rows) if as_json else ui.print_table("AI Hub devices", [
             {k: ", ".join(v) if isinstance(v, list) else v for k, v in row.items()} for row in rows])
         return
 
@@ -58,7 +58,7 @@ def targets(
     if as_json:
         ui.print_json(rows)
         return
-    _table("targets", [{**r, "aliases": ", ".join(r["aliases"]), "runs": ", ".join(r["runs"]),
+    ui.print_table("targets", [{**r, "aliases": ", ".join(r["aliases"]), "runs": ", ".join(r["runs"]),
                         "options": ", ".join(r["options"])} for r in rows])
     if show_options:
         for t in list_targets():
@@ -94,15 +94,4 @@ def results(
         from bench.report.tables import results_tables
 
         for heading, table in results_tables(found, every_session=every_session):
-            _table(f"stored results ({heading})", table.to_dict("records"))
-
-
-def _table(title: str, rows: list[dict]) -> None:
-    from rich.table import Table
-
-    table = Table(title=title)
-    for column in (rows[0] if rows else {}):
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*(str(v) for v in row.values()))
-    ui.stdout_console().print(table)
+            ui.print_table(f"stored results ({heading})", table.to_dict("records"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
@@ -62,6 +62,7 @@ def ab(
     count_threshold: float = typer.Option(0.005, help="Relative change of an exact count (arm64-emu) that counts."),
     store: Optional[Path] = typer.Option(None, help="SQLite store for both sides' records (default: $BENCH_STORE or results/bench.sqlite)."),
     markdown_out: Optional[Path] = typer.Option(None, "--markdown", help="Write a Markdown summary."),
+    phone: List[str] = typer.Option([], "--phone", help="With arm64-emu: also show this phone's predicted milliseconds (the verdict stays on the counts); repeatable."),
     as_json: bool = typer.Option(False, "--json"),
 ):
     """A/B: measure baseline and candidate alternately; store both; exit 1 when the candidate is slower."""
@@ -70,7 +71,8 @@ def ab(
     from bench.store import Store, check_writable
 
     check_writable(store)
-    specs = [RunSpec(model=m, target=target, format=fmt, precision=precision, threads=threads, resolution=r)
+    specs = [RunSpec(model=m, target=target, format=fmt, precision=precision, threads=threads, resolution=r,
+                     phones=tuple(phone))
              for m, r in ((baseline, baseline_resolution), (candidate, candidate_resolution))]
     with ui.progress_bar() as bar:
         task = bar.add_task("A/B rounds", total=rounds)
@@ -91,9 +93,13 @@ def ab(
 
 def _ab_line(result, row: dict, baseline: str, candidate: str) -> str:
     if row["baseline_median_ms"] is None:  # counting target: exact figures, no interval
+        from bench.regression.compare import predicted_change
+
         a, b = (r.shown() for r in result.records)
+        predicted = "".join(f"; predicted {p['phone']} {p['current_ms']:.3f} vs {p['baseline_ms']:.3f} ms "
+                            f"({p['change_pct']:+.1f}%, not measured)" for p in predicted_change(*result.records))
         return (f"{candidate} vs {baseline} on {result.target}: ratio {row['ratio']:.5f}, {b} vs {a} "
-                f"per inference ({row['test']}): {row['verdict']} (A/B session {result.session})")
+                f"per inference ({row['test']}): {row['verdict']}{predicted} (A/B session {result.session})")
     return (f"{candidate} vs {baseline} on {result.target}: ratio {row['ratio']:.4f} "
             f"(95% CI {row['ci_low']:.4f}-{row['ci_high']:.4f}), medians {row['candidate_median_ms']:.3f} ms vs "
             f"{row['baseline_median_ms']:.3f} ms, {result.rounds} rounds x {result.runs} runs: {row['verdict']} "

@@ -50,3 +50,15 @@ def bar_hooks(bar, **overrides):
         return lambda n: bar.advance(task, n)
 
     return Hooks(notify=notify, started=started, **overrides)
+
+
+def print_table(title: str, rows: list[dict]) -> None:
+    """Rows of plain values as a terminal table, columns in the first row's order."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in (rows[0] if rows else {}):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(str(v) for v in row.values()))
+    stdout_console().print(table)

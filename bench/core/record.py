@@ -78,6 +78,9 @@ class Record:
     # outcome: a Timing (raw samples, the protocol's statistic) or a Count (exact per-inference figures)
     outcome: Outcome = field(default_factory=Timing)
     extra: dict = field(default_factory=dict)  # init time, memory, thermal state, op profile, ...
+    # Phone milliseconds predicted from a count (bench/prediction), one per phone asked for: each labelled
+    # "predicted", with its calibration and error band; never a measured time.
+    predictions: list[dict] = field(default_factory=list)
     # context
     git_commit: str | None = None
     bench_version: str = ""
@@ -197,4 +200,6 @@ def flat_row(record: Record) -> dict:
             row[key] = json.dumps(value)
         else:
             row[key] = value
+    for p in record.predictions:  # a column per phone, named as predicted, beside the count it came from
+        row[f"predicted_ms.{p['phone']}"] = p["predicted_ms"]
     return row

@@ -43,6 +43,12 @@ def partly_delegated(r) -> bool:
     return bool(extra.get("partially_delegated")) or (extra.get("placement") or {}).get("status") in ("partial", "unknown")
 
 
+def predicted_text(r) -> str:
+    """A count's predicted phone milliseconds, each labelled with its phone: "pixel6 3.412 (3.21-3.66)"."""
+    return "; ".join(f"{p['phone']} {p['predicted_ms']:.3f} ({p['low_ms']:.2f}-{p['high_ms']:.2f})"
+                     for p in r.predictions) or "-"
+
+
 def _figure(r) -> str:
     """The protocol's statistic in its own unit: counting targets give exact integers, never milliseconds."""
     if isinstance(r.outcome, Count):
@@ -66,12 +72,15 @@ class TableWriter(Writer):
         from rich.table import Table
 
         table = Table(title=title or self.title({r.unit for r in records}))
-        columns = list(self.columns) + ([f"x {relative_to}"] if relative_to else [])
+        predicted = any(r.predictions for r in records)
+        columns = list(self.columns) + ([f"x {relative_to}"] if relative_to else []) + \
+            (["predicted phone ms (band)"] if predicted else [])
         for column in columns:
             table.add_column(column, justify="left" if column in ("model", "target", "format", "protocol") else "right")
         reference = {(r.target, r.format, r.precision): r for r in records if r.model == relative_to}
         for r in records:
-            table.add_row(*self.row(r), *self.relative(r, reference, relative_to))
+            table.add_row(*self.row(r), *self.relative(r, reference, relative_to),
+                          *([predicted_text(r)] if predicted else []))
         console = Console(width=width, record=True, file=_Discard())
         console.print(table)
         return console.export_text()

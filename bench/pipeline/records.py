@@ -5,11 +5,15 @@ from __future__ import annotations
 from bench.core.measurement import Measurement
 from bench.core.protocols import Protocol
 from bench.core.record import Record, build_record
+from bench.pipeline.predictions import predictions
 
 
 def record_of(artifact, target, protocol: Protocol, measurement: Measurement, threads: int,
-              requested_options: dict | None = None) -> Record:
+              requested_options: dict | None = None, phones=()) -> Record:
+    """`phones`: predict their milliseconds from a count (bench/pipeline/predictions.py)."""
     from devices.hostinfo import host_facts
 
-    return build_record(artifact.subject(), target.name, protocol, measurement, threads=threads,
-                        requested_options=requested_options, host=host_facts())
+    record = build_record(artifact.subject(), target.name, protocol, measurement, threads=threads,
+                          requested_options=requested_options, host=host_facts())
+    record.predictions = predictions(record, phones)
+    return record

@@ -21,6 +21,7 @@ class RunSpec:
     options: dict = field(default_factory=dict)  # target options as given (validated by the target in `prepare`)
     input_size: tuple | None = None  # a torch.nn.Module's input shape
     name: str | None = None  # what a module is called in records
+    phones: tuple[str, ...] = ()  # predict these phones' milliseconds from an exact count (--phone)
 
 
 @dataclass
@@ -71,6 +72,7 @@ def prepare(spec: RunSpec) -> list[Job]:
     is classified once into its source, which checks the format, precision and resolution asked for.
 
     A target that fans out over several devices (`fan_out`, e.g. serial) gives one job per device."""
+    from bench.pipeline.predictions import check_phones
     from devices import get_target
     from exporters.source import Wanted, resolve_source
 
@@ -82,6 +84,7 @@ def prepare(spec: RunSpec) -> list[Job]:
     choice = source.choose(Wanted(spec.format, spec.precision, spec.resolution, spec.calibration_dir,
                                   spec.input_kind), target)
     target.check_options(choice.format, choice.precision, options)
+    check_phones(spec.phones, target, choice.format, choice.precision, spec.threads)
     return [Job(spec, source, choice, target, one) for one in _fan_out(target, options)]
 
 

@@ -16,6 +16,7 @@ from bench.core.outcome import Count, Timing
 from bench.core.protocols import get_protocol
 from bench.pipeline import Cell, RunSpec, prepare, record_of
 from bench.pipeline.coordinator import Hooks, prepare_cells
+from bench.regression.compare import predicted_change
 from bench.regression.decision import (DEFAULT_COUNT_THRESHOLD, DEFAULT_THRESHOLD, Decision, compare_counts,
                                       paired_rounds)
 
@@ -42,6 +43,7 @@ class AbResult:
             "ratio": d.ratio, "ci_low": d.ci_low, "ci_high": d.ci_high, "p_value": d.p_value, "verdict": d.verdict,
             "test": d.test, "rounds": self.rounds, "runs_per_round": self.runs, "session": self.session,
             "baseline_median_ms": self.baseline_median_ms, "candidate_median_ms": self.candidate_median_ms,
+            "predicted": predicted_change(*self.records),  # phone ms predicted from counts: shown, never decided on
         }
 
 
@@ -103,7 +105,7 @@ def _record(cell: Cell, measurements: list, session: str, role: str, decision: D
                     "ab_ratio": decision.ratio}
     protocol = replace(cell.protocol, repeats=rounds)
     job = cell.job
-    return record_of(cell.artifact, job.target, protocol, merged, job.spec.threads, job.options)
+    return record_of(cell.artifact, job.target, protocol, merged, job.spec.threads, job.options, job.spec.phones)
 
 
 def _joined(outcomes: list):

@@ -58,6 +58,9 @@ class Row:
     current_count: int | None = None
     baseline_shown: str = "-"  # the figure with its unit: "4.780 ms" or "102,512,345 instructions"
     current_shown: str = "-"
+    # For counts: each phone predicted on both sides, its predicted milliseconds and change (the verdict stays on the
+    # exact count): [{"phone", "baseline_ms", "current_ms", "change_pct"}]
+    predicted: list = field(default_factory=list)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -126,8 +129,9 @@ def _records_from_csv(path: Path) -> list[Record]:
             samples = [[int(round(float(x) * NS_PER_MS)) for x in d["samples_ms"].split(";")]]
         base = {k: d[k] for k in d if "." not in k and k != "samples_ms"}
         base["resolution"] = int(base["resolution"])
-        if isinstance(base.get("counts"), str):  # flat_row writes lists as JSON
-            base["counts"] = json.loads(base["counts"])
+        for key in ("counts", "predictions"):  # flat_row writes lists as JSON
+            if isinstance(base.get(key), str):
+                base[key] = json.loads(base[key])
         if base.get("count") is not None:
             base["count"] = int(base["count"])
         for key in ("parity", "artifact_facts", "options", "host", "protocol_extra", "extra"):
@@ -197,7 +201,20 @@ def _figures(b: Record | None, c: Record | None) -> dict:
     unit = (b or c).unit
     return {"baseline_ms": b and b.latency_ms, "current_ms": c and c.latency_ms, "unit": unit,
             "baseline_count": b and b.count, "current_count": c and c.count,
-            "baseline_shown": b.shown() if b else "-", "current_shown": c.shown() if c else "-"}
+            "baseline_shown": b.shown() if b else "-", "current_shown": c.shown() if c else "-",
+            "predicted": predicted_change(b, c) if b and c else []}
+
+
+def predicted_change(b: Record, c: Record) -> list[dict]:
+    """The predicted milliseconds of each phone both records were predicted for (the same calibration)."""
+    current = {(p["phone"], p["calibration"]): p for p in c.predictions}
+    changes = []
+    for p in b.predictions:
+        q = current.get((p["phone"], p["calibration"]))
+        if q:
+            changes.append({"phone": p["phone"], "baseline_ms": p["predicted_ms"], "current_ms": q["predicted_ms"],
+                            "change_pct": round(100 * (q["predicted_ms"] / p["predicted_ms"] - 1), 3)})
+    return changes
 
 
 def _decide_timings(b: Timing, c: Timing, threshold: float, alpha: float, count_threshold: float) -> Decision:
@@ -254,8 +271,10 @@ def markdown(rows: list[Row], title: str = "Latency comparison", note: str = "")
     lines = [f"### {title}", ""]
     if note:
         lines += [note, ""]
-    lines += ["| model | res | target | format | protocol | baseline | current | change | p | verdict |",
-              "|---|---:|---|---|---|---:|---:|---:|---:|---|"]
+    predicted = any(r.predicted for r in rows)
+    lines += ["| model | res | target | format | protocol | baseline | current | change | p | verdict |" +
+              (" predicted phone ms (not measured) |" if predicted else ""),
+              "|---|---:|---|---|---|---:|---:|---:|---:|---|" + ("---|" if predicted else "")]
     for r in rows:
         change = "-" if r.ratio is None else f"{100 * (r.ratio - 1):+.1f}%"
         p = "-" if r.p_value is None or np.isnan(r.p_value) else f"{r.p_value:.2g}"
@@ -263,7 +282,7 @@ def markdown(rows: list[Row], title: str = "Latency comparison", note: str = "")
         lines.append(
             f"| {r.model} | {r.resolution} | {r.target} | {r.format}/{r.precision} | {r.protocol} | "
             f"{r.baseline_shown} | {r.current_shown} | "
-            f"{change} | {p} | {verdict} |"
+            f"{change} | {p} | {verdict} |" + (f" {_predicted_cell(r)} |" if predicted else "")
         )
     slower = sum(r.verdict == SLOWER for r in rows)
     lines += ["", f"{slower} slower, {sum(r.verdict == 'faster' for r in rows)} faster, "
@@ -271,6 +290,11 @@ def markdown(rows: list[Row], title: str = "Latency comparison", note: str = "")
                   f"{sum(r.verdict == NOT_COMPARABLE for r in rows)} not comparable, "
                   f"{sum(r.verdict == NOT_ENOUGH for r in rows)} with not enough samples."]
     return "\n".join(lines) + "\n"
+
+
+def _predicted_cell(row: Row) -> str:
+    return "; ".join(f"{p['phone']} {p['baseline_ms']:.3f} -> {p['current_ms']:.3f} ({p['change_pct']:+.1f}%)"
+                     for p in row.predicted) or "-"
 
 
 def junit(rows: list[Row], suite: str = "bench.regression.compare") -> str:

@@ -82,6 +82,37 @@ def latest_frame(records):
     return frame
 
 
+def with_predicted(timed, records):
+    """The timed table and, on targets of their own labelled "predicted", the phone milliseconds predicted from the
+    latest counts (for the rank correlation: a prediction is ranked as its own column, never pooled with times)."""
+    import pandas as pd
+
+    from bench.analysis.correlation import predicted_table
+
+    predicted = predicted_table([r for r in latest_per_configuration(records) if isinstance(r.outcome, Count)])
+    return pd.concat([timed, predicted], ignore_index=True) if len(predicted) else timed
+
+
+def prediction_blocks(records) -> list[tuple]:
+    """Phone milliseconds predicted from the latest counts, with their calibration and error band: not measured."""
+    import pandas as pd
+
+    rows = [{"model": r.model, "res": r.resolution, "counted on": f"{r.target} {r.format}/{r.precision}",
+             "count": r.shown(), "phone": p["phone"], "predicted ms": round(p["predicted_ms"], 3),
+             "band ms": f"{p['low_ms']:.2f}-{p['high_ms']:.2f}", "calibration": p["calibration"],
+             "leave-one-out error": f"{100 * p['loo_mean_error']:.1f}%",
+             "fitted on": f"{p['runtime']}; counts of {p['emulated_runtime']}",
+             "set-up differs": ", ".join(p.get("setup_differs") or []) or "-"}
+            for r in latest_per_configuration(records) if isinstance(r.outcome, Count) for p in r.predictions]
+    if not rows:
+        return []
+    return [("h2", "Predicted phone milliseconds (from exact counts, not measured)"),
+            ("p", "Each figure is the phone's CPU time predicted from the emulated count through a calibration fitted "
+                  "on real measurements of that phone (`bench phones`); the band is the calibration's spread of "
+                  "measured / predicted in leave-one-out, and it holds for the runtime the calibration names."),
+            ("table", pd.DataFrame(rows))]
+
+
 def counted_frame(records):
     """The latest session of each counting configuration (arm64-emu): model, panel, count; ranked beside latency."""
     import pandas as pd
@@ -116,8 +147,9 @@ def report_blocks(records, timed, images: dict[str, Path], title: str) -> list[t
     blocks = [("h1", title)]
     blocks += measured_blocks(records)
     blocks += headline_blocks(records)
-    blocks += correlation_blocks(timed)
+    blocks += correlation_blocks(with_predicted(timed, records))
     blocks += rank_blocks(timed, images, counted_frame(records))
+    blocks += prediction_blocks(records)
     blocks += device_state_blocks(records)
     blocks += [("h2", "Plots")]
     captions = {"scatter": "Latency vs GFLOPs and params, latest session of each model (MobileOne Fig. 2)",
