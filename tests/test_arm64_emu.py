@@ -1,9 +1,12 @@
-"""arm64-emu: counts through the real qemu-aarch64 + plugin + aarch64 LiteRT, and the count rules around them.
+"""arm64-emu: counts through the real qemu-aarch64 + plugin + aarch64 LiteRT / ONNX Runtime, and the count rules
+around them.
 
-The emulated runs need the set-up (devices/arm64_emu/setup.sh, built by .ci/run); without it they skip. The model is
-a two-layer conv net converted here with TensorFlow (a few seconds), so each guest run is start-up plus a tiny net.
+The emulated runs need the set-up (devices/arm64_emu/setup.sh, built by .ci/run); without it they skip. The models
+are two-layer conv nets made here (the .tflite by TensorFlow in a subprocess, the .onnx with onnx's helper), so each
+guest run is start-up plus a tiny net.
 """
 
+import json
 import shutil
 from dataclasses import replace
 
@@ -78,9 +81,78 @@ def test_counts_are_exact_and_repeat_across_processes(tiny_tflite):
     assert max(first.counts) - min(first.counts) <= 1e-4 * min(first.counts)
     assert abs(second.counts[0] - first.counts[0]) <= 1e-4 * first.counts[0]
     setup = first.device["setup"]
-    assert setup["qemu"].startswith("qemu-aarch64 version") and setup["litert"] == "1.4.0"
-    assert setup["sysroot_python"].startswith("3.11") and "count.c" in setup["plugin"]
+    assert setup["qemu"].startswith("qemu-aarch64 version 10.") and setup["litert"] == "1.4.0"
+    assert setup["sysroot_python"].startswith("3.11") and "count.c" in setup["plugin"] and "onnxruntime" not in setup
+    assert first.runtime == "litert-aarch64" and first.runtime_version == "1.4.0"
     assert first.counting["warmup"] == 1 and first.counting["protocol_not_applied"] == "mobileone"
+
+
+def test_the_instruction_mix_sums_to_the_count_and_repeats(tiny_tflite):
+    first, second = _measure(tiny_tflite, count_runs=1), _measure(tiny_tflite, count_runs=1)
+    mix = first.extra["instruction_mix"]
+    assert set(mix) == {"simd_fp", "integer", "load", "store", "branch", "other"}
+    assert sum(mix.values()) == first.counts[0] and all(isinstance(n, int) and n >= 0 for n in mix.values())
+    assert mix["simd_fp"] > 0 and mix["load"] > 0 and mix["store"] > 0 and mix["branch"] > 0
+    for name, n in second.extra["instruction_mix"].items():
+        assert abs(n - mix[name]) <= 1e-4 * first.counts[0], name
+
+
+# Hand-encoded AArch64 instructions (checked against a disassembler) and the class the Arm ARM puts each in.
+KNOWN_INSTRUCTIONS = {
+    0x4E22CC20: "simd_fp",  # fmla v0.4s, v1.4s, v2.4s
+    0x1E222820: "simd_fp",  # fadd s0, s1, s2
+    0x4E829420: "simd_fp",  # sdot v0.4s, v1.16b, v2.16b
+    0x91000400: "integer",  # add x0, x0, #1
+    0x9B020C20: "integer",  # madd x0, x1, x2, x3
+    0xEB00001F: "integer",  # cmp x0, x0
+    0xF9400029: "load",  # ldr x9, [x1]
+    0xB9800029: "load",  # ldrsw x9, [x1]
+    0xA9402829: "load",  # ldp x9, x10, [x1]
+    0x4C407820: "load",  # ld1 {v0.4s}, [x1]
+    0x3DC00020: "load",  # ldr q0, [x1]
+    0xF9800020: "load",  # prfm pldl1keep, [x1]
+    0xF829002A: "load",  # ldadd x9, x10, [x1] (read-modify-write counts as a load)
+    0xF9000429: "store",  # str x9, [x1, #8]
+    0xA9002829: "store",  # stp x9, x10, [x1]
+    0x4C007820: "store",  # st1 {v0.4s}, [x1]
+    0x3D800020: "store",  # str q0, [x1]
+    0x14000001: "branch",  # b .+4
+    0x54000020: "branch",  # b.eq .+4 (taken: cmp x0, x0 set Z)
+    0xD503201F: "other",  # nop
+}
+
+# Runs the instructions above once (x0 = 1) and skips them (x0 = 2: tbnz x0, #1 jumps to the ret), through the same
+# ctypes call with one-digit ints both times, so the difference between the two bracketed calls is those
+# instructions alone.
+_KNOWN_GUEST = """
+import ctypes, mmap, struct, sys
+words = [int(w) for w in sys.argv[1].split(",")]
+code = [0x37080000 | ((len(words) + 1) << 5)] + words + [0xD65F03C0]
+buf = mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+buf.write(struct.pack(f"<{len(code)}I", *code))
+fn = ctypes.CFUNCTYPE(None, ctypes.c_long, ctypes.c_void_p)(ctypes.addressof(ctypes.c_char.from_buffer(buf)))
+data = (ctypes.c_long * 8)()
+mark = ctypes.CDLL(None).syscall
+mark.restype, mark.argtypes = ctypes.c_long, [ctypes.c_long, ctypes.c_long]
+fn(2, data); fn(1, data)
+mark(0x4D42, 10); fn(1, data); mark(0x4D42, 11)
+mark(0x4D42, 12); fn(2, data); mark(0x4D42, 13)
+"""
+
+
+def test_the_plugin_puts_known_instructions_in_their_classes(tmp_path):
+    setup = _setup_or_skip()
+    out = tmp_path / "markers.txt"
+    words = ",".join(str(w) for w in KNOWN_INSTRUCTIONS)
+    command = [str(setup.qemu), "-cpu", "cortex-a76", "-L", str(setup.root / "sysroot"), "-plugin",
+               f"{setup.plugin('count')},out={out}", str(setup.python), "-c", _KNOWN_GUEST, words]
+    emulator.run_guest(command, emulator.guest_env(setup), tmp_path / "known")
+    markers = emulator.read_markers(out)
+    ran = [b - a for a, b in zip(markers[10], markers[11])]
+    skipped = [b - a for a, b in zip(markers[12], markers[13])]
+    difference = dict(zip(("total", *emulator.MIX_CLASSES), (r - s for r, s in zip(ran, skipped))))
+    expected = {name: list(KNOWN_INSTRUCTIONS.values()).count(name) for name in emulator.MIX_CLASSES}
+    assert difference == {"total": len(KNOWN_INSTRUCTIONS), **expected}
 
 
 def test_a_wider_model_executes_more_instructions(tiny_tflite, tmp_path):
@@ -101,7 +173,7 @@ def test_a_plugin_that_fails_to_load_is_one_clear_error(tiny_tflite, tmp_path, m
     fake = tmp_path / "root"
     shutil.copytree(setup.root / "plugins", fake / "plugins")
     (fake / "plugins" / "libcount.so").write_bytes(b"not a shared object")
-    for name in ("sysroot", "site"):
+    for name in ("qemu", "sysroot", "site"):
         (fake / name).symlink_to(setup.root / name)
     shutil.copy(setup.root / "versions.json", fake / "versions.json")
     monkeypatch.setenv(emulator.ROOT_ENV, str(fake))
@@ -117,8 +189,7 @@ def test_without_the_setup_preflight_says_how_to_build_it(monkeypatch, tmp_path)
 
 
 def test_cli_without_the_setup_prints_one_line_and_stores_nothing(tmp_path):
-    model = tmp_path / "m.tflite"
-    model.write_bytes(b"TFL3")
+    model = _conv_onnx(tmp_path / "m.onnx", 4)
     store = tmp_path / "s.sqlite"
     done = run_bench("run", "--model", model, "--target", "emulated-arm64", "--store", store,
                      env={emulator.ROOT_ENV: str(tmp_path / "absent")}, cwd=REPO)
@@ -174,3 +245,60 @@ def test_a_guest_crash_is_one_clear_error(tmp_path):
              "import ctypes; ctypes.string_at(0)"]  # a NULL read in the emulated process: SIGSEGV
     with pytest.raises(DeviceError, match=r"guest crashed \(signal 11\)"):
         emulator.run_guest(crash, emulator.guest_env(setup), tmp_path / "m.tflite")
+
+
+def _conv_onnx(path, channels: int):
+    """Two 3x3 convolutions with a ReLU between, on a 1x3x32x32 input, written with onnx's helper."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    weights = [numpy_helper.from_array(rng.standard_normal(shape).astype(np.float32), name)
+               for name, shape in (("w1", (channels, 3, 3, 3)), ("w2", (channels, channels, 3, 3)))]
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["x", "w1"], ["h"]), helper.make_node("Relu", ["h"], ["r"]),
+         helper.make_node("Conv", ["r", "w2"], ["y"])], "tiny",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 32, 32])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, channels, 28, 28])], initializer=weights)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
+    onnx.checker.check_model(model)
+    path.write_bytes(model.SerializeToString())
+    return path
+
+
+@pytest.fixture(scope="module")
+def tiny_onnx(tmp_path_factory):
+    """32 channels: about 3.5 M instructions an inference, so ONNX Runtime's own run-to-run bookkeeping (a few dozen
+    instructions of Python and C++) stays well inside the 0.01% that counts must repeat to."""
+    _setup_or_skip()
+    return _conv_onnx(tmp_path_factory.mktemp("tiny") / "tiny.onnx", 32)
+
+
+def test_onnx_runtime_counts_are_exact_and_carry_their_runtime(tiny_onnx, tmp_path):
+    first = _measure(tiny_onnx, count_runs=3)
+    again = _measure(tiny_onnx, count_runs=1)
+    assert all(c > 1_000_000 for c in first.counts) and max(first.counts) - min(first.counts) <= 1e-4 * first.counts[0]
+    assert abs(again.counts[0] - first.counts[0]) <= 1e-4 * first.counts[0]
+    assert first.runtime == "onnxruntime-aarch64" and first.runtime_version == "1.32.0"
+    assert first.options["delegate"] == "CPUExecutionProvider" and first.device["setup"]["onnxruntime"] == "1.32.0"
+    assert "litert" not in first.device["setup"] and sum(first.extra["instruction_mix"].values()) == first.counts[0]
+    wide = _measure(_conv_onnx(tmp_path / "wide.onnx", 64), count_runs=1)
+    assert wide.counts[0] > 2 * first.counts[0]
+
+
+def test_cli_runs_an_onnx_file_on_arm64_emu_and_stores_one_record(tiny_onnx, tmp_path):
+    store = tmp_path / "s.sqlite"
+    done = run_bench("run", "--model", tiny_onnx, "--target", "arm64-emu", "--store", store, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    [record] = json.loads(run_bench("results", "--store", store, "--json").stdout)
+    assert record["format"] == "onnx" and record["runtime"] == "onnxruntime-aarch64" and record["count"] > 10_000
+    assert record["unit"] == "instructions" and sum(record["extra"]["instruction_mix"].values()) == record["count"]
+
+
+def test_a_file_onnx_runtime_cannot_load_is_one_clear_error(tmp_path):
+    _setup_or_skip()
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"\x08\x07" + b"\xff" * 64)
+    with pytest.raises(ArtifactError, match=r"ONNX Runtime \(aarch64\) cannot load"):
+        _measure(_Artifact(bad).path)

@@ -1,22 +1,29 @@
 """Drives qemu-aarch64 (user mode) with Debian's arm64 Python and a TCG plugin; reads back counts.
 
-Facts about the tools, as measured on Debian 12 with qemu-user 7.2:
+Facts about the tools, as measured on Debian 12 with qemu 10.0.13 (trixie's source, built by setup.sh):
 - There is no binfmt_misc, so the guest interpreter is named explicitly: `qemu-aarch64 -L SYSROOT
   SYSROOT/usr/bin/python3.11 guest.py ...`; -L makes the guest's dynamic loader and libraries come from the sysroot.
 - qemu-user passes the host environment to the guest; the variables below make a run repeat to about 1e-6
   (OpenBLAS thread start-up and hash-seeded dict orders otherwise move counts by about 1%).
+- qemu-user maps the guest's libraries and heap where the host's mmap puts them, so host address randomisation moves
+  them on every run, and with them hash-table probe lengths keyed on addresses (ONNX Runtime's: about 4e-5 of an
+  inference). `setarch --addr-no-randomize` (util-linux, essential in Debian) fixes the addresses: a count then
+  repeats exactly, process after process.
+- Python 3.11 specialises its bytecode after about 8 calls, so the interpreter's share of the first inferences moves
+  by a few thousand instructions, then settles to within a few hundred; the same warm-up gives the same figure.
 - A plugin that fails to load makes qemu print "Could not load plugin ..." (or the plugin's own message) and exit 1
   before the guest starts. A guest killed by a signal (segfault in emulated code) exits 128+N or with -N.
 - qemu_plugin_outs() output (the cache plugin's table) goes to the qemu log: `-d plugin -D FILE` writes it to FILE.
-- The guest's CPU (-cpu) decides which kernels XNNPACK picks (it reads AT_HWCAP, which qemu sets from the model),
-  so it is part of the set-up: cortex-a76 is the big core of the phones this project measures.
+- The guest's CPU (-cpu) decides which kernels XNNPACK and ONNX Runtime's MLAS pick (they read AT_HWCAP, which qemu
+  sets from the model), so it is part of the set-up: cortex-a76 is the big core of the phones this project measures.
+- qemu 7.2 (bookworm's qemu-user) ran LiteRT but ONNX Runtime's aarch64 build segfaulted at import there; trixie's
+  qemu-user package is static without plugins, hence the build from its source.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -32,7 +39,9 @@ GUEST_ENV = {"PYTHONHASHSEED": "0", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREAD
              "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
 EMPTY_PAIR = (1, 2)  # guest.py's markers around nothing: the cost of the bracketing itself
 FIRST_RUN_MARKER = 100
-GUEST_LOAD_ERROR = 3  # guest.py's exit status when LiteRT cannot load the model
+MIX_CLASSES = ("simd_fp", "integer", "load", "store", "branch", "other")  # plugin/count.c's order
+GUEST_LOAD_ERROR = 3  # guest.py's exit status when the runtime cannot load the model
+RUNTIME_NAMES = {".onnx": "ONNX Runtime (aarch64)", ".tflite": "LiteRT (aarch64)"}
 TIMEOUT_S = 1800  # one guest process: start-up (~1 G instructions) plus a few inferences of a mid-size model
 
 
@@ -42,6 +51,10 @@ class Setup:
 
     root: Path
     versions: dict
+
+    @property
+    def qemu(self) -> Path:
+        return self.root / "qemu" / "bin" / "qemu-aarch64"
 
     @property
     def python(self) -> Path:
@@ -59,12 +72,13 @@ def find_setup() -> Setup:
     """The built set-up, or one line saying how to build it."""
     root = setup_root()
     versions_file = root / "versions.json"
-    missing = [p for p in (versions_file, root / "plugins" / "libcount.so", root / "sysroot" / "usr" / "bin" /
-                           "python3.11", root / "site" / "ai_edge_litert") if not p.exists()]
-    if missing or shutil.which("qemu-aarch64") is None:
-        lacking = missing[0] if missing else "qemu-aarch64"
-        raise BenchError(f"the arm64-emu set-up is missing ({lacking}); build it once with `sudo {SETUP_SCRIPT}`"
-                         f" (Debian 12, about 2 minutes; ${ROOT_ENV} moves it from {DEFAULT_ROOT})")
+    needed = (versions_file, root / "qemu" / "bin" / "qemu-aarch64", root / "plugins" / "libcount.so",
+              root / "sysroot" / "usr" / "bin" / "python3.11", root / "site" / "ai_edge_litert",
+              root / "site" / "onnxruntime")
+    missing = [p for p in needed if not p.exists()]
+    if missing:
+        raise BenchError(f"the arm64-emu set-up is missing ({missing[0]}); build it once with `sudo {SETUP_SCRIPT}`"
+                         f" (Debian 12, about 5 minutes; ${ROOT_ENV} moves it from {DEFAULT_ROOT})")
     try:
         versions = json.loads(versions_file.read_text())
     except json.JSONDecodeError as exc:
@@ -74,7 +88,7 @@ def find_setup() -> Setup:
 
 def guest_command(setup: Setup, plugin_args: list[str], model: Path, *, warmup: int, runs: int, threads: int,
                   cpu: str) -> list[str]:
-    return ["qemu-aarch64", "-cpu", cpu, "-L", str(setup.root / "sysroot"), *plugin_args, str(setup.python),
+    return ["setarch", "--addr-no-randomize", str(setup.qemu), "-cpu", cpu, "-L", str(setup.root / "sysroot"), *plugin_args, str(setup.python),
             str(GUEST_SCRIPT), str(model), str(warmup), str(runs), str(threads)]
 
 
@@ -91,7 +105,8 @@ def run_guest(command: list[str], env: dict, model: Path) -> dict:
         raise DeviceError(f"the emulated arm64 run of {model.name} took over {TIMEOUT_S} s and was stopped") from None
     facts = _last_json_line(done.stdout)
     if done.returncode == GUEST_LOAD_ERROR and facts.get("error") == "load":
-        raise ArtifactError(f"LiteRT (aarch64) cannot load {model}: {facts.get('message')}")
+        runtime = RUNTIME_NAMES.get(model.suffix, RUNTIME_NAMES[".tflite"])
+        raise ArtifactError(f"{runtime} cannot load {model}: {facts.get('message')}")
     if done.returncode != 0:
         raise DeviceError(_failure_line(done, model))
     return facts
@@ -119,37 +134,50 @@ def _failure_line(done: subprocess.CompletedProcess, model: Path) -> str:
     return f"the emulated arm64 guest failed (exit {done.returncode}) running {model.name}: {last}"
 
 
-def read_markers(path: Path) -> dict[int, int]:
-    """The count plugin's file: "<label> <instructions so far>" per marker, then "exit <total>"."""
+def read_markers(path: Path) -> dict[int, tuple[int, ...]]:
+    """The count plugin's file, one line per marker: "<label> <instructions so far>" of the thread that made the
+    marker call, then (unless mix=off) its running count of each class in MIX_CLASSES and the other threads'
+    instructions so far; last "exit <total>" and "blocks <translated>"."""
     markers = {}
     for line in path.read_text().splitlines():
-        label, _, value = line.partition(" ")
+        label, *values = line.split()
         if label.isdigit():
-            markers[int(label)] = int(value)
+            markers[int(label)] = tuple(int(v) for v in values)
     return markers
 
 
-def per_inference_counts(markers: dict[int, int], runs: int) -> tuple[list[int], int]:
-    """Instructions of each bracketed inference, less the bracketing's own cost (the empty pair)."""
-    overhead = markers[EMPTY_PAIR[1]] - markers[EMPTY_PAIR[0]]
+def _between(markers: dict[int, tuple[int, ...]], first: int, second: int) -> tuple[int, ...]:
+    return tuple(b - a for a, b in zip(markers[first], markers[second]))
+
+
+def per_inference_counts(markers: dict[int, tuple[int, ...]], runs: int) -> tuple[list[tuple[int, ...]], tuple]:
+    """Counts (the total, then each class) of each bracketed inference, less the bracketing's own cost (the empty
+    pair), and that cost."""
+    overhead = _between(markers, *EMPTY_PAIR)
     counts = []
     for i in range(runs):
-        before, after = markers.get(FIRST_RUN_MARKER + 2 * i), markers.get(FIRST_RUN_MARKER + 2 * i + 1)
-        if before is None or after is None:
+        before, after = FIRST_RUN_MARKER + 2 * i, FIRST_RUN_MARKER + 2 * i + 1
+        if before not in markers or after not in markers:
             raise DeviceError(f"the count plugin recorded no markers for inference {i + 1}; the guest stopped early")
-        counts.append(after - before - overhead)
+        counts.append(tuple(n - o for n, o in zip(_between(markers, before, after), overhead)))
     return counts, overhead
 
 
-def count_instructions(setup: Setup, model: Path, *, warmup: int, runs: int, threads: int, cpu: str) -> dict:
-    """Instructions per inference for `runs` inferences after `warmup`, in one guest process."""
+def count_instructions(setup: Setup, model: Path, *, warmup: int, runs: int, threads: int, cpu: str,
+                       mix: bool = True) -> dict:
+    """Instructions per inference (and, with `mix`, per class) for `runs` inferences after `warmup`, in one guest
+    process. mix=False counts the total only (one inline add per block: what the classes' cost is measured
+    against)."""
     with tempfile.TemporaryDirectory(prefix="bench-arm64-") as tmp:
         out = Path(tmp) / "markers.txt"
-        plugin = ["-plugin", f"{setup.plugin('count')},out={out}"]
+        plugin = ["-plugin", f"{setup.plugin('count')},out={out}" + ("" if mix else ",mix=off")]
         facts = run_guest(guest_command(setup, plugin, model, warmup=warmup, runs=runs, threads=threads, cpu=cpu),
                           guest_env(setup), model)
         markers = read_markers(out) if out.exists() else {}
-    if EMPTY_PAIR[1] not in markers:
+    if EMPTY_PAIR[1] not in markers or (mix and len(markers[EMPTY_PAIR[1]]) != 2 + len(MIX_CLASSES)):
         raise DeviceError("the count plugin recorded no markers; re-run the set-up script " + str(SETUP_SCRIPT))
-    counts, overhead = per_inference_counts(markers, runs)
-    return {"counts": counts, "marker_overhead": overhead, "guest": facts}
+    counted, overhead = per_inference_counts(markers, runs)
+    mixes = [dict(zip(MIX_CLASSES, c[1:1 + len(MIX_CLASSES)])) for c in counted] if mix else []
+    others = [c[-1] + overhead[-1] for c in counted] if mix else []  # not the caller's: nothing to subtract
+    return {"counts": [c[0] for c in counted], "mixes": mixes, "other_threads": others,
+            "marker_overhead": overhead[0], "guest": facts}

@@ -2,18 +2,27 @@
 # The arm64-emu set-up, from Debian's and PyPI's packages only, kept between runs (each step is skipped when its
 # stamp exists, so a second run takes a second). Needs root (apt-get install) on Debian 12 (bookworm).
 #
-#   devices/arm64_emu/setup.sh            # builds everything under $BENCH_ARM64_ROOT (default /var/cache/bench-arm64-emu)
+#   devices/arm64_emu/setup.sh      # builds everything under $BENCH_ARM64_ROOT (default /var/cache/bench-arm64-emu)
+#
+# Why qemu is built here: ONNX Runtime's aarch64 build segfaults under bookworm's qemu-user 7.2, and runs under
+# trixie's qemu 10.0; but trixie's qemu-user package is statically linked with plugins disabled (debian/rules:
+# --static --disable-plugins), and a static qemu cannot load a TCG plugin. So Debian trixie's qemu source package
+# is built here, for the one target (aarch64-linux-user), dynamically linked, with plugins: about 3 minutes on two
+# cores, once. meson comes from PyPI (qemu 10 needs meson >= 1.5; bookworm has 1.0; the +ds source drops qemu's
+# bundled wheels).
 #
 # pip's --platform does not expand a manylinux tag into the older ones it implies, so every tag glibc 2.36 accepts
-# that these wheels use is listed (LiteRT ships manylinux_2_17, numpy 2.3 manylinux_2_28).
+# that these wheels use is listed (LiteRT ships manylinux_2_17, numpy 2.3 manylinux_2_28, onnxruntime 2_27/2_28).
 #
 # What it makes there:
-#   plugins/libcount.so   the marker-count plugin (devices/arm64_emu/plugin/count.c), built against qemu-plugin.h
-#                         from Debian's qemu source package of the installed qemu-user
-#   plugins/libcache.so   qemu's contrib/plugins/cache.c (simulated L1 caches), plus libbb.so / libinsn.so
-#   sysroot/              an arm64 Python 3.11 made from Debian's arm64 .debs (dpkg -x, nothing installed)
-#   site/                 aarch64 wheels: ai-edge-litert 1.4.0 (the newest with Linux aarch64 wheels) and numpy
-#   versions.json         qemu, plugin source, sysroot Python and runtime versions (stored in every record)
+#   qemu/bin/qemu-aarch64  qemu 10.0 user mode with TCG plugins, from trixie's qemu source package
+#   qemu/include/          qemu-plugin.h of that source (the plugins are built against it)
+#   plugins/libcount.so    the marker-count plugin with the instruction mix (devices/arm64_emu/plugin/count.c)
+#   plugins/libcache.so    qemu's contrib/plugins/cache.c (simulated L1/L2 caches)
+#   sysroot/               an arm64 Python 3.11 made from Debian bookworm's arm64 .debs (dpkg -x, nothing installed)
+#   site/                  aarch64 wheels: ai-edge-litert 1.4.0 (the newest with Linux aarch64 wheels), onnxruntime,
+#                          and numpy
+#   versions.json          qemu, plugin, sysroot Python and runtime versions (stored in every record)
 #
 # Debian's arm64 and source indexes live in a private apt state under the root, so the system's apt configuration
 # (architectures, sources) is not changed.
@@ -22,7 +31,10 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 root=${BENCH_ARM64_ROOT:-/var/cache/bench-arm64-emu}
+qemu_version=1:10.0.13+ds-0+deb13u1  # Debian trixie; the newest trixie qemu is taken if the mirror dropped this one
+meson_version=1.5.0                  # qemu 10.0's pythondeps.toml: meson >= 1.5.0
 litert_version=1.4.0
+onnxruntime_version=1.32.0
 numpy_version=2.3.5
 started=$(date +%s)
 
@@ -31,56 +43,86 @@ done_step() { [ -f "$root/.stamp-$1" ]; }
 stamp() { touch "$root/.stamp-$1"; }
 
 mkdir -p "$root"
+rm -f "$root/versions.json"  # written last: a half-made set-up is never taken for a ready one
 apt_dir="$root/apt"
 apt_opts=(-o "Dir::Etc::SourceList=$apt_dir/sources.list" -o "Dir::Etc::SourceParts=$apt_dir/parts"
           -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache" -o "APT::Architectures::=arm64"
           -o "Debug::NoLocking=1" -o "APT::Sandbox::User=root")
 
 install_host_packages() {
-  done_step host && return
-  log "installing qemu-user, libglib2.0-dev, gcc (Debian bookworm)"
+  done_step host-2 && return
+  log "installing gcc, ninja-build, libglib2.0-dev, python3-venv (Debian bookworm)"
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    qemu-user libglib2.0-dev gcc pkg-config dpkg-dev >/dev/null
-  stamp host
+    gcc libc6-dev binutils libglib2.0-dev pkg-config dpkg-dev ninja-build python3-venv xz-utils >/dev/null
+  stamp host-2
 }
 
 private_apt() {
-  done_step apt && return
+  done_step apt-2 && return
+  rm -rf "$apt_dir"
   mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/parts"
   cat >"$apt_dir/sources.list" <<'EOF'
 deb [arch=arm64] http://deb.debian.org/debian bookworm main
 deb [arch=arm64] http://deb.debian.org/debian bookworm-updates main
-deb-src http://deb.debian.org/debian bookworm main
-deb-src http://deb.debian.org/debian bookworm-updates main
+deb-src http://deb.debian.org/debian trixie main
+deb-src http://deb.debian.org/debian trixie-updates main
+deb-src http://deb.debian.org/debian-security trixie-security main
 EOF
-  log "fetching Debian's arm64 and source indexes (private apt state in $apt_dir)"
+  log "fetching Debian's bookworm arm64 and trixie source indexes (private apt state in $apt_dir)"
   apt-get "${apt_opts[@]}" update -qq >/dev/null
-  stamp apt
+  stamp apt-2
+}
+
+fetch_qemu_source() {  # $1: where; prints the version it unpacked
+  (cd "$1" && { apt-get "${apt_opts[@]}" source -qq --download-only "qemu=$qemu_version" >/dev/null 2>&1 \
+     || apt-get "${apt_opts[@]}" source -qq --download-only qemu >/dev/null; })
+  (cd "$1" && dpkg-source -x --no-check ./qemu_*.dsc src >/dev/null)
+  sed -n 's/^Version: //p' "$1"/qemu_*.dsc | head -1
+}
+
+compile_qemu() (  # $1: build folder holding src/; $2: the source version. A subshell: errexit holds inside `if`
+  set -e
+  /usr/bin/python3 -m venv "$1/meson" &&
+  "$1/meson/bin/pip" install -q --disable-pip-version-check "meson==$meson_version" &&
+  mkdir -p "$1/out" && cd "$1/out" &&
+  "$1/src/configure" --python="$1/meson/bin/python3" --target-list=aarch64-linux-user --without-default-features \
+    --enable-plugins --disable-docs --disable-werror --disable-install-blobs --disable-download \
+    --with-pkgversion="Debian $2 source" &&
+  ninja -j"$(nproc)" qemu-aarch64 contrib/plugins/libcache.so
+)
+
+build_qemu() {
+  done_step "qemu-$qemu_version" && return
+  local build="$root/qemu-build" got
+  rm -rf "$build" "$root/qemu" "$root/.stamp-plugins-"*
+  mkdir -p "$build" "$root/qemu/bin" "$root/qemu/include"
+  log "fetching Debian trixie's qemu source package"
+  got=$(fetch_qemu_source "$build")
+  log "building qemu $got (aarch64-linux-user with plugins; about 3 minutes on two cores; log: $root/qemu-build.log)"
+  if ! compile_qemu "$build" "$got" >"$root/qemu-build.log" 2>&1; then
+    tail -5 "$root/qemu-build.log" >&2
+    log "the qemu build failed; its log: $root/qemu-build.log"
+    exit 1
+  fi
+  strip -o "$root/qemu/bin/qemu-aarch64" "$build/out/qemu-aarch64"
+  cp "$build/src/include/qemu/qemu-plugin.h" "$root/qemu/include/"
+  cp "$build/out/contrib/plugins/libcache.so" "$root/qemu/libcache.so"
+  echo "$got" >"$root/qemu/source-version"
+  rm -rf "$build" "$root/qemu-build.log"  # 500 MB of source and objects, needed only for the build
+  stamp "qemu-$qemu_version"
 }
 
 build_plugins() {
   # The stamp names count.c's hash, so an edited plugin is rebuilt.
   local step="plugins-$(sha256sum "$here/plugin/count.c" | cut -c1-12)"
   done_step "$step" && return
-  local qemu_version src
-  qemu_version=$(dpkg-query -W -f '${Version}' qemu-user)
-  rm -rf "$root/qemu-src" "$root/plugins"
-  mkdir -p "$root/qemu-src" "$root/plugins"
-  log "fetching qemu $qemu_version source (for qemu-plugin.h and the plugins)"
-  (cd "$root/qemu-src" && apt-get "${apt_opts[@]}" source -qq --download-only "qemu=$qemu_version" >/dev/null 2>&1 \
-     || apt-get "${apt_opts[@]}" source -qq --download-only qemu >/dev/null)
-  (cd "$root/qemu-src" && dpkg-source -x --no-check ./*.dsc src >/dev/null)
-  src="$root/qemu-src/src"
-  local cflags
-  cflags="-O2 -shared -fPIC -I$src/include/qemu $(pkg-config --cflags glib-2.0)"
-  # shellcheck disable=SC2086
-  gcc $cflags -o "$root/plugins/libcount.so" "$here/plugin/count.c" $(pkg-config --libs glib-2.0)
-  for p in tests/plugin/bb tests/plugin/insn contrib/plugins/cache; do
-    # shellcheck disable=SC2086
-    gcc $cflags -o "$root/plugins/lib$(basename $p).so" "$src/$p.c" $(pkg-config --libs glib-2.0)
-  done
-  echo "$qemu_version" >"$root/plugins/source-version"
-  rm -rf "$root/qemu-src"  # 300 MB of source, needed only for these few seconds of compiling
+  rm -rf "$root/plugins"
+  mkdir -p "$root/plugins"
+  log "building the count plugin"
+  # shellcheck disable=SC2046
+  gcc -O2 -Wall -Wno-unused-parameter -shared -fPIC -I"$root/qemu/include" $(pkg-config --cflags glib-2.0) \
+    -o "$root/plugins/libcount.so" "$here/plugin/count.c" $(pkg-config --libs glib-2.0)
+  cp "$root/qemu/libcache.so" "$root/plugins/libcache.so"
   stamp "$step"
 }
 
@@ -102,37 +144,57 @@ build_sysroot() {
   stamp sysroot
 }
 
+guest_cpu_files() {
+  # qemu -L looks a guest's absolute paths up in the sysroot first, so these stand in for the host's: the guest
+  # (glibc's CPU count, ONNX Runtime's cpuinfo) sees one CPU whatever the host has, and cpuinfo finds the files it
+  # warns about when /sys is not mounted. /proc/cpuinfo is qemu's own, from -cpu.
+  mkdir -p "$root/sysroot/sys/devices/system/cpu"
+  for name in possible present online; do echo 0 >"$root/sysroot/sys/devices/system/cpu/$name"; done
+}
+
 install_wheels() {
-  done_step site && return
+  local step="site-$litert_version-$onnxruntime_version-$numpy_version"
+  done_step "$step" && return
   local python=${BENCH_SETUP_PYTHON:-}
   if [ -z "$python" ]; then
     if [ -x "$repo/.venv/bin/python" ]; then python="$repo/.venv/bin/python"; else python=python3; fi
   fi
   rm -rf "$root/site"
-  log "installing aarch64 wheels: ai-edge-litert $litert_version, numpy $numpy_version"
+  log "installing aarch64 wheels: ai-edge-litert $litert_version, onnxruntime $onnxruntime_version, numpy $numpy_version"
+  # onnxruntime without its dependencies: importing it and running a session needs numpy only (flatbuffers,
+  # protobuf and sympy serve its converters and tools).
   "$python" -m pip install -q --disable-pip-version-check --no-warn-conflicts --target "$root/site" \
-    --platform manylinux_2_17_aarch64 --platform manylinux2014_aarch64 --platform manylinux_2_28_aarch64 \
-    --python-version 3.11 --only-binary=:all: "ai-edge-litert==$litert_version" "numpy==$numpy_version"
-  stamp site
+    --platform manylinux_2_17_aarch64 --platform manylinux2014_aarch64 --platform manylinux_2_27_aarch64 \
+    --platform manylinux_2_28_aarch64 --python-version 3.11 --only-binary=:all: \
+    "ai-edge-litert==$litert_version" "numpy==$numpy_version"
+  "$python" -m pip install -q --disable-pip-version-check --no-warn-conflicts --no-deps --target "$root/site" \
+    --platform manylinux_2_17_aarch64 --platform manylinux2014_aarch64 --platform manylinux_2_27_aarch64 \
+    --platform manylinux_2_28_aarch64 --python-version 3.11 --only-binary=:all: \
+    "onnxruntime==$onnxruntime_version"
+  stamp "$step"
 }
 
 write_versions() {
   local qemu_line python_version
-  qemu_line=$(qemu-aarch64 --version | head -1)
+  qemu_line=$("$root/qemu/bin/qemu-aarch64" --version | head -1)
   python_version=$(cat "$root/sysroot/.python-version")
   ver() { ls -d "$root/site/$1"-*.dist-info 2>/dev/null | head -1 | sed -E "s/.*$1-([^/]*)\.dist-info/\1/"; }
-  cat >"$root/versions.json" <<EOF
-{"qemu": "$qemu_line", "qemu_package": "$(dpkg-query -W -f '${Version}' qemu-user)",
- "plugins_source": "qemu $(cat "$root/plugins/source-version")",
+  cat >"$root/versions.json.new" <<EOF
+{"qemu": "$qemu_line", "qemu_package": "$(cat "$root/qemu/source-version") (source, built here)",
+ "plugins_source": "qemu $(cat "$root/qemu/source-version")",
  "count_plugin_sha256": "$(sha256sum "$root/plugins/libcount.so" | cut -c1-16)",
- "sysroot_python": "$python_version", "litert": "$(ver ai_edge_litert)", "numpy": "$(ver numpy)"}
+ "sysroot_python": "$python_version", "litert": "$(ver ai_edge_litert)", "onnxruntime": "$(ver onnxruntime)",
+ "numpy": "$(ver numpy)"}
 EOF
+  mv "$root/versions.json.new" "$root/versions.json"
 }
 
 install_host_packages
 private_apt
+build_qemu
 build_plugins
 build_sysroot
+guest_cpu_files
 install_wheels
 write_versions
 log "ready in $root ($(( $(date +%s) - started )) s)"

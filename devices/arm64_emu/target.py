@@ -1,7 +1,10 @@
-"""`arm64-emu`: LiteRT's aarch64 build (XNNPACK, one thread) run under qemu-aarch64, measured in instructions.
+"""`arm64-emu`: LiteRT's aarch64 build (XNNPACK) for .tflite, ONNX Runtime's aarch64 build (CPU execution provider,
+MLAS) for .onnx, one thread, run under qemu-aarch64 and measured in instructions.
 
 The figure is instructions per inference, an exact integer: the kernels a phone's CPU runs (NEON, dotprod), counted
-instead of timed, so it does not move with the CI machine's load or CPU vendor.
+instead of timed, so it does not move with the CI machine's load or CPU vendor. Beside it, `extra["instruction_mix"]`
+splits the same inference into classes decided from each instruction's encoding (SIMD/FP, integer data processing,
+loads, stores, branches, other; they sum to the count), for models of a phone core's time.
 
 Isolation (markers): the guest (guest.py) loads the model, runs the warm-up, then brackets each counted inference
 with a marker system call; the count plugin (plugin/count.c) notes the running instruction count at each marker.
@@ -9,16 +12,13 @@ Start-up, imports, model load and warm-up fall before the first marker; the brac
 around nothing) is subtracted. A count is deterministic, so the first counted inference is the figure and the
 others only check that they agree to 0.01%. A protocol's run counts (1000 timed runs) do not apply: the record's
 `extra["counting"]` says what was done.
-
-ONNX is not offered: onnxruntime's aarch64 build segfaults at import under qemu 7.2 (its CPU-feature detection),
-whatever -cpu is given.
 """
 
 from __future__ import annotations
 
 import time
 
-from bench.core.errors import BenchError, DeviceError, UnsupportedFormat
+from bench.core.errors import BenchError, DeviceError
 from bench.core.measurement import Measurement
 from bench.core.options import Option
 from bench.core.record import COUNT_TOLERANCE
@@ -32,10 +32,13 @@ CPUS = ("cortex-a76", "cortex-a57", "max")
 class Arm64EmuTarget(Target):
     name = "arm64-emu"
     aliases = ("emulated-arm64",)
-    description = "LiteRT aarch64 + XNNPACK under qemu-aarch64: instructions per inference (deterministic)"
+    description = ("LiteRT aarch64 + XNNPACK (.tflite) or ONNX Runtime aarch64 CPU EP (.onnx) under qemu-aarch64: "
+                   "instructions per inference and their mix (deterministic)")
     kind = "emulator"
-    runtime = "litert-aarch64"
-    supports = {"tflite": ("fp32", "fp16", "int8")}
+    runtime = "litert-aarch64, onnxruntime-aarch64"
+    runtimes = {"tflite": ("litert-aarch64", "litert", "xnnpack"),  # format: (record runtime, versions key, delegate)
+                "onnx": ("onnxruntime-aarch64", "onnxruntime", "CPUExecutionProvider")}
+    supports = {"tflite": ("fp32", "fp16", "int8"), "onnx": ("fp32",)}
     default_format, default_precision = "tflite", "fp32"
     options = (
         Option("cpu", str, "cortex-a76", "the emulated CPU model (decides which XNNPACK kernels run)", choices=CPUS),
@@ -43,12 +46,6 @@ class Arm64EmuTarget(Target):
         Option("count_runs", int, 2, "inferences counted: the first is the figure, the rest check determinism"),
         Option("cache_sim", bool, False, "also simulate L1/L2 cache misses per inference (two more guest runs, each minutes long)"),
     )
-
-    def check(self, fmt: str, precision: str) -> None:
-        if fmt == "onnx":
-            raise UnsupportedFormat("target arm64-emu runs no .onnx: onnxruntime's aarch64 build segfaults in its "
-                                    f"CPU detection under qemu-aarch64 7.2; it runs: {', '.join(self.pairs())}")
-        super().check(fmt, precision)
 
     def preflight(self, options: dict) -> None:
         find_setup()
@@ -71,45 +68,64 @@ class Arm64EmuTarget(Target):
         if threads != 1:  # several guest threads interleave differently on each run: counts stop being exact
             raise BenchError(f"target arm64-emu counts one thread only (got --threads {threads})")
         setup = find_setup()
+        runtime, versions_key, delegate = self.runtimes[_format_of(artifact)]
         warmup, runs, cpu = options.get("count_warmup", 1), options.get("count_runs", 2), options.get("cpu", CPUS[0])
         started = time.monotonic()
         result = count_instructions(setup, artifact.path, warmup=warmup, runs=runs, threads=threads, cpu=cpu)
         wall_s = time.monotonic() - started
-        _check_determinism(result["counts"], artifact.path)
+        _check_determinism(result["counts"], result["mixes"], artifact.path)
         progress(runs)
         extra = {"wall_s_per_measurement": round(wall_s, 1), "marker_overhead_instructions": result["marker_overhead"],
-                 "input_dtype": result["guest"].get("input_dtype")}
+                 "input_dtype": result["guest"].get("input_dtype"), "instruction_mix": result["mixes"][0],
+                 "instruction_mix_method": MIX_METHOD, "guest_cpu": result["guest"].get("guest_cpu"),
+                 "other_threads_instructions": result["other_threads"][0]}
         if options.get("cache_sim"):
             extra["cache"] = cache.misses_per_inference(setup, artifact.path, warmup=warmup, threads=threads, cpu=cpu)
         return Measurement(
-            runtime=self.runtime,
-            runtime_version=str(setup.versions.get("litert", "unknown")),
-            device=_device_facts(setup, cpu),
-            options={"threads": threads, "delegate": "xnnpack", **options},
+            runtime=runtime,
+            runtime_version=str(setup.versions.get(versions_key, "unknown")),
+            device=_device_facts(setup, cpu, versions_key),
+            options={"threads": threads, "delegate": delegate, **options},
             extra=extra,
             unit="instructions",
             counts=result["counts"],
-            counting={"method": "markers around each inference, less the cost of an empty marker pair",
+            counting={"method": "markers around each inference, less the cost of an empty marker pair; the "
+                                "instructions of the thread that ran it",
                       "warmup": warmup, "counted": runs, "statistic": "first counted inference",
                       "protocol_not_applied": protocol.name},
         )
 
 
-def _check_determinism(counts: list[int], model) -> None:
+MIX_METHOD = ("classes from each instruction's 32-bit encoding at translation (plugin/count.c classify()), summed "
+              "per translation block; per inference like the count, summing exactly to it")
+
+
+def _format_of(artifact) -> str:
+    return getattr(artifact, "format", None) or artifact.path.suffix.lstrip(".")
+
+
+def _check_determinism(counts: list[int], mixes: list[dict], model) -> None:
+    """Every counted inference must agree to COUNT_TOLERANCE of the count, in total and in each class."""
     spread = (max(counts) - min(counts)) / min(counts)
     if spread > COUNT_TOLERANCE:
         raise DeviceError(f"instruction counts of {model} varied by {100 * spread:.4f}% between inferences "
                           f"(limit {100 * COUNT_TOLERANCE:g}%); nothing stored")
+    for name in mixes[0] if mixes else ():
+        values = [m[name] for m in mixes]
+        if max(values) - min(values) > COUNT_TOLERANCE * min(counts):
+            raise DeviceError(f"the {name} instructions of {model} varied by {max(values) - min(values):,} between "
+                              f"inferences (limit {100 * COUNT_TOLERANCE:g}% of the count); nothing stored")
 
 
-def _device_facts(setup: Setup, cpu: str) -> dict:
-    """`setup` is what makes counts comparable: compare reports rows with different set-ups as not comparable."""
+def _device_facts(setup: Setup, cpu: str, runtime_key: str) -> dict:
+    """`setup` is what makes counts comparable: compare reports rows with different set-ups as not comparable.
+    Only the runtime that ran is named, so a new ONNX Runtime leaves the LiteRT rows comparable and the reverse."""
     v = setup.versions
     return {"cpu": f"{cpu} (qemu-aarch64, emulated)", "model": "emulated arm64",
             "setup": {"qemu": v.get("qemu"), "plugin": f"count.c {v.get('count_plugin_sha256')} "
                                                        f"({v.get('plugins_source')})",
-                      "sysroot_python": v.get("sysroot_python"), "litert": v.get("litert"), "numpy": v.get("numpy"),
-                      "cpu": cpu}}
+                      "sysroot_python": v.get("sysroot_python"), runtime_key: v.get(runtime_key),
+                      "numpy": v.get("numpy"), "cpu": cpu}}
 
 
 def _setup_or_default() -> Setup:
