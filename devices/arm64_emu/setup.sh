@@ -167,6 +167,7 @@ install_wheels() {
     --platform manylinux_2_17_aarch64 --platform manylinux2014_aarch64 --platform manylinux_2_27_aarch64 \
     --platform manylinux_2_28_aarch64 --python-version 3.11 --only-binary=:all: \
     "ai-edge-litert==$litert_version" "numpy==$numpy_version"
+  rm -rf "$root/site/bin"  # console scripts, unused in the guest; the second install would warn that they exist
   "$python" -m pip install -q --disable-pip-version-check --no-warn-conflicts --no-deps --target "$root/site" \
     --platform manylinux_2_17_aarch64 --platform manylinux2014_aarch64 --platform manylinux_2_27_aarch64 \
     --platform manylinux_2_28_aarch64 --python-version 3.11 --only-binary=:all: \

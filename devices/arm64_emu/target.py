@@ -41,7 +41,8 @@ class Arm64EmuTarget(Target):
     supports = {"tflite": ("fp32", "fp16", "int8"), "onnx": ("fp32",)}
     default_format, default_precision = "tflite", "fp32"
     options = (
-        Option("cpu", str, "cortex-a76", "the emulated CPU model (decides which XNNPACK kernels run)", choices=CPUS),
+        Option("cpu", str, "cortex-a76", "the emulated CPU model (decides which XNNPACK and MLAS kernels run)",
+               choices=CPUS),
         Option("count_warmup", int, 1, "inferences run before counting (first-run allocations, packing)"),
         Option("count_runs", int, 2, "inferences counted: the first is the figure, the rest check determinism"),
         Option("cache_sim", bool, False, "also simulate L1/L2 cache misses per inference (two more guest runs, each minutes long)"),
