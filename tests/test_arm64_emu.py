@@ -14,6 +14,7 @@ import pytest
 
 from bench.core.errors import ArtifactError, BenchError, DeviceError
 from bench.core.protocols import get_protocol
+from bench.core.outcome import Count, Timing
 from bench.core.record import Record, derive_statistics
 from bench.regression.compare import any_slower, compare_records, markdown
 from bench.regression.decision import NO_CHANGE, NOT_COMPARABLE, SLOWER
@@ -201,7 +202,7 @@ def test_cli_without_the_setup_prints_one_line_and_stores_nothing(tmp_path):
 def _count_record(count: int, **changes) -> Record:
     record = Record(model="m", resolution=224, format="tflite", precision="fp32", target="arm64-emu",
                     runtime="litert-aarch64", runtime_version="1.4.0", threads=1, protocol="mobileone", warmup=1,
-                    runs=2, repeats=1, unit="instructions", counts=[count, count + 3],
+                    runs=2, repeats=1, outcome=Count(counts=[count, count + 3]),
                     device={"cpu": "cortex-a76 (qemu-aarch64, emulated)", "setup": {"qemu": "7.2", "litert": "1.4.0"}})
     return derive_statistics(replace(record, **changes))
 
@@ -233,8 +234,8 @@ def test_counts_from_another_setup_are_not_comparable():
 def test_ci_gate_on_counts_ignores_slower_timed_rows():
     timed = Record(model="m", resolution=224, format="tflite", precision="fp32", target="host-litert",
                    runtime="litert", runtime_version="2.3.0", threads=1, protocol="mobileone", warmup=1, runs=3,
-                   repeats=1, samples_ns=[[5_000_000] * 50])
-    slow = replace(timed, samples_ns=[[6_000_000] * 50])
+                   repeats=1, outcome=Timing(samples_ns=[[5_000_000] * 50]))
+    slow = replace(timed, outcome=Timing(samples_ns=[[6_000_000] * 50]))
     rows = compare_records([derive_statistics(timed)], [derive_statistics(slow)], threshold=0.05, alpha=0.01)
     assert any_slower(rows) and not any_slower(rows, units=("instructions",))
 
