@@ -94,32 +94,39 @@ def test_the_instruction_mix_sums_to_the_count_and_repeats(tiny_tflite):
     assert set(mix) == {"simd_fp", "integer", "load", "store", "branch", "other"}
     assert sum(mix.values()) == first.counts[0] and all(isinstance(n, int) and n >= 0 for n in mix.values())
     assert mix["simd_fp"] > 0 and mix["load"] > 0 and mix["store"] > 0 and mix["branch"] > 0
+    memory = first.extra["memory_bytes"]
+    assert memory["load"] > mix["load"] and memory["store"] > mix["store"]  # NEON kernels move vectors, not bytes
     for name, n in second.extra["instruction_mix"].items():
         assert abs(n - mix[name]) <= 1e-4 * first.counts[0], name
 
 
-# Hand-encoded AArch64 instructions (checked against a disassembler) and the class the Arm ARM puts each in.
+# Hand-encoded AArch64 instructions (checked against a disassembler), the class the Arm ARM puts each in, and the
+# bytes each loads and stores (x1 points at a 64-byte aligned buffer).
 KNOWN_INSTRUCTIONS = {
-    0x4E22CC20: "simd_fp",  # fmla v0.4s, v1.4s, v2.4s
-    0x1E222820: "simd_fp",  # fadd s0, s1, s2
-    0x4E829420: "simd_fp",  # sdot v0.4s, v1.16b, v2.16b
-    0x91000400: "integer",  # add x0, x0, #1
-    0x9B020C20: "integer",  # madd x0, x1, x2, x3
-    0xEB00001F: "integer",  # cmp x0, x0
-    0xF9400029: "load",  # ldr x9, [x1]
-    0xB9800029: "load",  # ldrsw x9, [x1]
-    0xA9402829: "load",  # ldp x9, x10, [x1]
-    0x4C407820: "load",  # ld1 {v0.4s}, [x1]
-    0x3DC00020: "load",  # ldr q0, [x1]
-    0xF9800020: "load",  # prfm pldl1keep, [x1]
-    0xF829002A: "load",  # ldadd x9, x10, [x1] (read-modify-write counts as a load)
-    0xF9000429: "store",  # str x9, [x1, #8]
-    0xA9002829: "store",  # stp x9, x10, [x1]
-    0x4C007820: "store",  # st1 {v0.4s}, [x1]
-    0x3D800020: "store",  # str q0, [x1]
-    0x14000001: "branch",  # b .+4
-    0x54000020: "branch",  # b.eq .+4 (taken: cmp x0, x0 set Z)
-    0xD503201F: "other",  # nop
+    0x4E22CC20: ("simd_fp", 0, 0),  # fmla v0.4s, v1.4s, v2.4s
+    0x1E222820: ("simd_fp", 0, 0),  # fadd s0, s1, s2
+    0x4E829420: ("simd_fp", 0, 0),  # sdot v0.4s, v1.16b, v2.16b
+    0x91000400: ("integer", 0, 0),  # add x0, x0, #1
+    0x9B020C20: ("integer", 0, 0),  # madd x0, x1, x2, x3
+    0xEB00001F: ("integer", 0, 0),  # cmp x0, x0
+    0xF9400029: ("load", 8, 0),  # ldr x9, [x1]
+    0xB9800029: ("load", 4, 0),  # ldrsw x9, [x1]
+    0xA9402829: ("load", 16, 0),  # ldp x9, x10, [x1]
+    0x4C407820: ("load", 16, 0),  # ld1 {v0.4s}, [x1]
+    0x4C40A020: ("load", 32, 0),  # ld1 {v0.16b, v1.16b}, [x1]
+    0x4D40C820: ("load", 4, 0),  # ld1r {v0.4s}, [x1]
+    0x0D409020: ("load", 4, 0),  # ld1 {v0.s}[1], [x1]
+    0x3DC00020: ("load", 16, 0),  # ldr q0, [x1]
+    0xF9800020: ("load", 0, 0),  # prfm pldl1keep, [x1]
+    0xF829002A: ("load", 8, 8),  # ldadd x9, x10, [x1] (read-modify-write: a load, bytes both ways)
+    0xF9000429: ("store", 0, 8),  # str x9, [x1, #8]
+    0xA9002829: ("store", 0, 16),  # stp x9, x10, [x1]
+    0x4C007820: ("store", 0, 16),  # st1 {v0.4s}, [x1]
+    0x3D800020: ("store", 0, 16),  # str q0, [x1]
+    0x14000001: ("branch", 0, 0),  # b .+4
+    0x54000020: ("branch", 0, 0),  # b.eq .+4 (taken: cmp x0, x0 set Z)
+    0xD503201F: ("other", 0, 0),  # nop
+    0xD50B7421: ("other", 0, 64),  # dc zva, x1 (zeroes the 64-byte block)
 }
 
 # Runs the instructions above once (x0 = 1) and skips them (x0 = 2: tbnz x0, #1 jumps to the ret), through the same
@@ -132,16 +139,17 @@ code = [0x37080000 | ((len(words) + 1) << 5)] + words + [0xD65F03C0]
 buf = mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
 buf.write(struct.pack(f"<{len(code)}I", *code))
 fn = ctypes.CFUNCTYPE(None, ctypes.c_long, ctypes.c_void_p)(ctypes.addressof(ctypes.c_char.from_buffer(buf)))
-data = (ctypes.c_long * 8)()
+data = ctypes.create_string_buffer(512)
+aligned = ctypes.c_void_p((ctypes.addressof(data) + 63) & ~63)
 mark = ctypes.CDLL(None).syscall
 mark.restype, mark.argtypes = ctypes.c_long, [ctypes.c_long, ctypes.c_long]
-fn(2, data); fn(1, data)
-mark(0x4D42, 10); fn(1, data); mark(0x4D42, 11)
-mark(0x4D42, 12); fn(2, data); mark(0x4D42, 13)
+fn(2, aligned); fn(1, aligned)
+mark(0x4D42, 10); fn(1, aligned); mark(0x4D42, 11)
+mark(0x4D42, 12); fn(2, aligned); mark(0x4D42, 13)
 """
 
 
-def test_the_plugin_puts_known_instructions_in_their_classes(tmp_path):
+def test_the_plugin_puts_known_instructions_in_their_classes_and_counts_their_bytes(tmp_path):
     setup = _setup_or_skip()
     out = tmp_path / "markers.txt"
     words = ",".join(str(w) for w in KNOWN_INSTRUCTIONS)
@@ -151,9 +159,12 @@ def test_the_plugin_puts_known_instructions_in_their_classes(tmp_path):
     markers = emulator.read_markers(out)
     ran = [b - a for a, b in zip(markers[10], markers[11])]
     skipped = [b - a for a, b in zip(markers[12], markers[13])]
-    difference = dict(zip(("total", *emulator.MIX_CLASSES), (r - s for r, s in zip(ran, skipped))))
-    expected = {name: list(KNOWN_INSTRUCTIONS.values()).count(name) for name in emulator.MIX_CLASSES}
-    assert difference == {"total": len(KNOWN_INSTRUCTIONS), **expected}
+    fields = ("total", *emulator.MIX_CLASSES, "load_bytes", "store_bytes")
+    difference = dict(zip(fields, (r - s for r, s in zip(ran, skipped))))
+    known = KNOWN_INSTRUCTIONS.values()
+    expected = {name: sum(k[0] == name for k in known) for name in emulator.MIX_CLASSES}
+    assert difference == {"total": len(KNOWN_INSTRUCTIONS), **expected, "load_bytes": sum(k[1] for k in known),
+                          "store_bytes": sum(k[2] for k in known)}
 
 
 def test_a_wider_model_executes_more_instructions(tiny_tflite, tmp_path):

@@ -136,8 +136,8 @@ def _failure_line(done: subprocess.CompletedProcess, model: Path) -> str:
 
 def read_markers(path: Path) -> dict[int, tuple[int, ...]]:
     """The count plugin's file, one line per marker: "<label> <instructions so far>" of the thread that made the
-    marker call, then (unless mix=off) its running count of each class in MIX_CLASSES and the other threads'
-    instructions so far; last "exit <total>" and "blocks <translated>"."""
+    marker call, then (unless mix=off) its running count of each class in MIX_CLASSES, its bytes loaded and stored,
+    and the other threads' instructions so far; last "exit <total>" and "blocks <translated>"."""
     markers = {}
     for line in path.read_text().splitlines():
         label, *values = line.split()
@@ -174,10 +174,12 @@ def count_instructions(setup: Setup, model: Path, *, warmup: int, runs: int, thr
         facts = run_guest(guest_command(setup, plugin, model, warmup=warmup, runs=runs, threads=threads, cpu=cpu),
                           guest_env(setup), model)
         markers = read_markers(out) if out.exists() else {}
-    if EMPTY_PAIR[1] not in markers or (mix and len(markers[EMPTY_PAIR[1]]) != 2 + len(MIX_CLASSES)):
+    if EMPTY_PAIR[1] not in markers or (mix and len(markers[EMPTY_PAIR[1]]) != 4 + len(MIX_CLASSES)):
         raise DeviceError("the count plugin recorded no markers; re-run the set-up script " + str(SETUP_SCRIPT))
     counted, overhead = per_inference_counts(markers, runs)
-    mixes = [dict(zip(MIX_CLASSES, c[1:1 + len(MIX_CLASSES)])) for c in counted] if mix else []
+    n = len(MIX_CLASSES)
+    mixes = [dict(zip(MIX_CLASSES, c[1:1 + n])) for c in counted] if mix else []
+    memory = [{"load": c[1 + n], "store": c[2 + n]} for c in counted] if mix else []
     others = [c[-1] + overhead[-1] for c in counted] if mix else []  # not the caller's: nothing to subtract
-    return {"counts": [c[0] for c in counted], "mixes": mixes, "other_threads": others,
+    return {"counts": [c[0] for c in counted], "mixes": mixes, "memory_bytes": memory, "other_threads": others,
             "marker_overhead": overhead[0], "guest": facts}

@@ -78,7 +78,8 @@ class Arm64EmuTarget(Target):
         progress(runs)
         extra = {"wall_s_per_measurement": round(wall_s, 1), "marker_overhead_instructions": result["marker_overhead"],
                  "input_dtype": result["guest"].get("input_dtype"), "instruction_mix": result["mixes"][0],
-                 "instruction_mix_method": MIX_METHOD, "guest_cpu": result["guest"].get("guest_cpu"),
+                 "instruction_mix_method": MIX_METHOD, "memory_bytes": result["memory_bytes"][0],
+                 "memory_bytes_method": BYTES_METHOD, "guest_cpu": result["guest"].get("guest_cpu"),
                  "other_threads_instructions": result["other_threads"][0]}
         if options.get("cache_sim"):
             extra["cache"] = cache.misses_per_inference(setup, artifact.path, warmup=warmup, threads=threads, cpu=cpu)
@@ -99,6 +100,8 @@ class Arm64EmuTarget(Target):
 
 MIX_METHOD = ("classes from each instruction's 32-bit encoding at translation (plugin/count.c classify()), summed "
               "per translation block; per inference like the count, summing exactly to it")
+BYTES_METHOD = ("bytes each load and store names in its encoding (plugin/count.c add_memory_bytes()): atomics count "
+                "both ways, prefetches none, DC ZVA 64 stored; what the core asks of L1, not DRAM traffic")
 
 
 def _format_of(artifact) -> str:
