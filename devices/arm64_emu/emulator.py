@@ -7,8 +7,9 @@ Facts about the tools, as measured on Debian 12 with qemu 10.0.13 (trixie's sour
   (OpenBLAS thread start-up and hash-seeded dict orders otherwise move counts by about 1%).
 - qemu-user maps the guest's libraries and heap where the host's mmap puts them, so host address randomisation moves
   them on every run, and with them hash-table probe lengths keyed on addresses (ONNX Runtime's: about 4e-5 of an
-  inference). `setarch --addr-no-randomize` (util-linux, essential in Debian) fixes the addresses: a count then
-  repeats exactly, process after process.
+  inference). `setarch --addr-no-randomize` (util-linux, essential in Debian) fixes the addresses. What still moves
+  between processes is a few instructions to a few hundred (mobileone_s0: LiteRT 0 to 16 of 4.5e7 and 1e8, ONNX
+  Runtime up to about 300 of 1.35e8), well inside COUNT_TOLERANCE.
 - Python 3.11 specialises its bytecode after about 8 calls, so the interpreter's share of the first inferences moves
   by a few thousand instructions, then settles to within a few hundred; the same warm-up gives the same figure.
 - A plugin that fails to load makes qemu print "Could not load plugin ..." (or the plugin's own message) and exit 1
