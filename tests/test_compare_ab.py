@@ -5,7 +5,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.conftest import run_bench
+from tests.conftest import REPO, run_bench
 
 
 @pytest.fixture(scope="module")
@@ -127,3 +127,25 @@ def test_compare_and_report_work_without_torch(two_stores, tmp_path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert (tmp_path / "r" / "report.html").is_file()
+
+
+def test_the_count_gate_fails_when_it_cannot_check_a_baseline_row(tmp_path):
+    """A counting row measured on another emulator set-up is not comparable: the gate must say so and fail, not pass
+    without having checked it. The rows are the committed CI baseline's real arm64-emu counts."""
+    baseline = REPO / "results" / "baselines" / "ci.json"
+    counted = [r for r in json.loads(baseline.read_text()) if r["target"] == "arm64-emu"]
+    assert counted
+    same = tmp_path / "same.json"
+    same.write_text(json.dumps(counted))
+    assert run_bench("compare", baseline, same, "--report-only", "--gate-counts").returncode == 0
+    moved = [{**r, "device": {**r["device"], "setup": {**r["device"]["setup"], "qemu": "qemu-aarch64 version 11.0"}}}
+             for r in counted]
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(moved))
+    done = run_bench("compare", baseline, other, "--report-only", "--gate-counts")
+    assert done.returncode == 1 and "the count gate could not check" in done.stderr, done.stderr
+    assert "different set-up (qemu" in done.stderr
+    gone = tmp_path / "gone.json"
+    gone.write_text(json.dumps(counted[1:]))
+    done = run_bench("compare", baseline, gone, "--report-only", "--gate-counts")
+    assert done.returncode == 1 and "only in baseline" in done.stderr

@@ -20,7 +20,7 @@ def compare(
     junit_out: Optional[Path] = typer.Option(None, "--junit", help="Write a JUnit XML report."),
     count_threshold: float = typer.Option(0.005, help="Relative change of an exact count (arm64-emu instructions) that counts."),
     report_only: bool = typer.Option(False, help="Always exit 0 (report, do not gate)."),
-    gate_counts: bool = typer.Option(False, help="Exit 1 when a counting row (instructions) is slower, even with --report-only."),
+    gate_counts: bool = typer.Option(False, help="Exit 1 when a counting row (instructions) is slower, or cannot be checked (another emulator set-up, or gone), even with --report-only."),
     as_json: bool = typer.Option(False, "--json", help="Print the rows as a JSON list."),
 ):
     """Compare two sets of measurements; exit 1 when any row is slower.
@@ -28,7 +28,7 @@ def compare(
     Timed rows: threshold plus a Mann-Whitney U test on the raw samples. Counting rows (exact instructions per
     inference): the plain ratio against --count-threshold, since there is no noise to test against."""
     from bench.output import write
-    from bench.regression.compare import any_slower, compare_records, load_records
+    from bench.regression.compare import any_slower, compare_records, load_records, ungated
 
     if threshold <= 0 or count_threshold <= 0 or not 0 < alpha < 1:
         raise BenchError(f"--threshold and --count-threshold must be > 0 and --alpha in (0, 1) "
@@ -43,6 +43,11 @@ def compare(
         junit_out.write_text(write("junit", rows))
     ui.write_out(write("json", rows, as_list=True) if as_json else summary)
     if (any_slower(rows) and not report_only) or (gate_counts and any_slower(rows, units=("instructions",))):
+        raise typer.Exit(1)
+    if gate_counts and (skipped := ungated(rows)):
+        ui.notify(f"the count gate could not check {len(skipped)} baseline row(s): " + "; ".join(
+            f"{r.model} {r.format}/{r.precision}: {r.reason}" for r in skipped[:3]) +
+            " (measure a new baseline on this set-up: `bench run --suite ci` and commit its rows)")
         raise typer.Exit(1)
 
 

@@ -20,7 +20,10 @@ def stdout_console():
 
 
 def notify(message: str) -> None:
-    stderr_console().print(f"[dim]{message}[/dim]", highlight=False)
+    """One line of progress or a note: never wrapped, so a log keeps it whole (and markup in it is not read)."""
+    from rich.text import Text
+
+    stderr_console().print(Text(message, style="dim"), soft_wrap=True, highlight=False)
 
 
 def print_json(obj) -> None:

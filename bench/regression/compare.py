@@ -257,6 +257,12 @@ def compare_records(baseline: list[Record], current: list[Record], *, threshold:
     return rows
 
 
+def ungated(rows: list[Row]) -> list[Row]:
+    """Counting rows of the baseline the gate could not decide: not comparable (another emulator set-up, another
+    configuration) or gone from the current run. A gate that skipped them would pass without checking anything."""
+    return [r for r in rows if r.unit != Timing.unit and r.verdict == NOT_COMPARABLE and r.reason != "only in current"]
+
+
 def any_slower(rows: list[Row], *, units: tuple[str, ...] | None = None) -> bool:
     """Any row slower; with `units`, only rows measured in those units count (e.g. ("instructions",) gates CI on
     the emulated-ARM counts while timed host rows stay report-only)."""
