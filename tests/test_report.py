@@ -286,3 +286,20 @@ def test_rank_table_puts_counting_targets_beside_timed_ones():
     ranks = rank_table(timed, counted)
     assert list(ranks.columns) == ["GMACs", "params", "latency host-litert tflite/fp32", "instructions arm64-emu tflite/fp32"]
     assert ranks.loc["a", "instructions arm64-emu tflite/fp32"] == 1 and ranks.loc["a", "latency host-litert tflite/fp32"] == 3
+
+
+def test_two_runtimes_counted_on_the_emulated_cpu_stand_side_by_side(tmp_path):
+    """The committed CI baseline holds real arm64-emu counts of mobileone_s0 under LiteRT and ONNX Runtime."""
+    import json
+
+    baseline = json.loads((Path(__file__).resolve().parent.parent / "results" / "baselines" / "ci.json").read_text())
+    counted = [Record.from_dict(r) for r in baseline if r["target"] == "arm64-emu"]
+    by_runtime = {(r.runtime, r.precision): r.count for r in counted}
+    litert, ort = by_runtime[("litert-aarch64", "fp32")], by_runtime[("onnxruntime-aarch64", "fp32")]
+    md = write_report(counted, tmp_path / "r")["markdown"].read_text()
+    section = md[md.index("## Runtimes side by side on the emulated CPU"):]
+    section = section[:section.index("\n## ", 3)] if "\n## " in section[3:] else section
+    fewer = "litert-aarch64" if litert < ort else "onnxruntime-aarch64"
+    ratio = max(litert, ort) / min(litert, ort)
+    assert f"{litert:,}" in section and f"{ort:,}" in section and fewer in section and f"x{ratio:.2f}" in section
+    assert "int8" not in section  # only LiteRT counted the int8 model: nothing to set beside it

@@ -93,6 +93,35 @@ def with_predicted(timed, records):
     return pd.concat([timed, predicted], ignore_index=True) if len(predicted) else timed
 
 
+def runtime_blocks(records) -> list[tuple]:
+    """Two runtimes counted on the same emulated CPU (LiteRT and ONNX Runtime, arm64-emu): instructions per inference
+    of the same model, resolution and precision side by side, and which runtime needs fewer."""
+    import pandas as pd
+
+    by_model: dict = {}
+    for r in latest_per_configuration(records):
+        if isinstance(r.outcome, Count) and r.unit == "instructions":
+            by_model.setdefault((r.model, r.resolution, r.precision, r.target), {})[r.runtime] = r
+    rows = []
+    for (model, resolution, precision, target), runtimes in sorted(by_model.items()):
+        if len(runtimes) < 2:
+            continue
+        counts = {name: r.count for name, r in runtimes.items()}
+        fewest = min(counts, key=counts.get)
+        rows.append({"model": model, "res": resolution, "precision": precision, "counted on": target,
+                     **{f"{name} ({r.runtime_version})": f"{r.count:,}" for name, r in sorted(runtimes.items())},
+                     "fewer instructions": fewest,
+                     "others / fewest": ", ".join(f"{name} x{c / counts[fewest]:.2f}" for name, c in
+                                                  sorted(counts.items()) if name != fewest)})
+    if not rows:
+        return []
+    return [("h2", "Runtimes side by side on the emulated CPU"),
+            ("p", "Instructions per inference of the same model, resolution and precision under each runtime's "
+                  "aarch64 build on the same emulated core: which runtime executes this model in fewer instructions "
+                  "on a phone's CPU. Exact counts, not times."),
+            ("table", pd.DataFrame(rows))]
+
+
 def prediction_blocks(records) -> list[tuple]:
     """Phone milliseconds predicted from the latest counts, with their calibration and error band: not measured."""
     import pandas as pd
@@ -149,6 +178,7 @@ def report_blocks(records, timed, images: dict[str, Path], title: str) -> list[t
     blocks += headline_blocks(records)
     blocks += correlation_blocks(with_predicted(timed, records))
     blocks += rank_blocks(timed, images, counted_frame(records))
+    blocks += runtime_blocks(records)
     blocks += prediction_blocks(records)
     blocks += device_state_blocks(records)
     blocks += [("h2", "Plots")]
