@@ -166,6 +166,22 @@ class TensorFlowModel(_TensorFlowConverted):
 
 
 @dataclass(frozen=True, eq=False)
+class KerasModule(_TensorFlowConverted):
+    """A Keras model handed over in Python (bench.measure): saved to a .keras file named by its content (config and
+    weights; bench/pipeline/artifacts.py), then converted like a .keras file, by TensorFlow's converter in a
+    subprocess."""
+
+    model: object = field(repr=False)
+    label: str
+    content: str  # keras_content_key: the same network with the same weights is the same file, the same artifact
+    kind: str = "Keras model"
+
+    @property
+    def name(self) -> str:
+        return self.label
+
+
+@dataclass(frozen=True, eq=False)
 class ModelFile(Source):
     """A model file the user already has: its format, precision and resolution are the file's own."""
 
@@ -242,15 +258,19 @@ class TorchModule(Source):
 
 
 def resolve_source(model, *, input_size=None, name: str | None = None) -> Source:
-    """The one place a model argument is classified (a string or path, or a torch.nn.Module)."""
+    """The one place a model argument is classified (a string or path, a torch.nn.Module or a Keras model)."""
     if isinstance(model, (str, os.PathLike)):
         if input_size is not None:
             raise BenchError(f"input_size applies to a torch.nn.Module, not to {model}")
         return _from_string(os.fspath(model))
     if _is_torch_module(model):
         return _module_source(model, input_size, name)
-    raise BenchError(f"cannot measure a {type(model).__name__}; give a zoo name, a model file path or a "
-                     "torch.nn.Module with input_size")
+    if _is_keras_model(model):
+        if input_size is not None:
+            raise BenchError("input_size applies to a torch.nn.Module; a Keras model has its own input shape")
+        return _keras_source(model, name)
+    raise BenchError(f"cannot measure a {type(model).__name__}; give a zoo name, a model file path, a "
+                     "torch.nn.Module with input_size or a Keras model")
 
 
 def _from_string(model: str) -> Source:
@@ -286,6 +306,36 @@ def _is_torch_module(model) -> bool:
 
     torch = sys.modules.get("torch")  # a module object exists only if torch was imported by its maker
     return torch is not None and isinstance(model, torch.nn.Module)
+
+
+def _is_keras_model(model) -> bool:
+    import sys
+
+    keras = sys.modules.get("keras")  # imported by whoever built the model; never imported here
+    return keras is not None and isinstance(model, keras.Model)
+
+
+def keras_content_key(model) -> str:
+    """The model's class, config and every weight, hashed (what makes two Keras models the same network)."""
+    digest = hashlib.sha256(f"{type(model).__module__}.{type(model).__qualname__}".encode())
+    try:
+        digest.update(model.to_json().encode())
+    except Exception as exc:  # a subclassed model without get_config: Keras cannot save it either
+        raise ArtifactError(f"cannot describe the Keras model {model.name}: {_first_line(exc)}; give a functional "
+                            "or Sequential model, or one whose layers define get_config") from None
+    for weight in model.weights:  # names are part of it: they are in the saved file and the converted graph
+        value = weight.numpy()
+        digest.update(f"{getattr(weight, 'path', weight.name)}:{value.dtype}:{value.shape}".encode())
+        digest.update(value.tobytes())
+    return digest.hexdigest()[:24]
+
+
+def _keras_source(model, name: str | None) -> KerasModule:
+    return KerasModule(model, name or model.name, keras_content_key(model))
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
 
 
 def _module_source(module, input_size, name: str | None) -> TorchModule:

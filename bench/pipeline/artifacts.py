@@ -4,10 +4,15 @@ TensorFlow model converted, or the user's own file as it is."""
 from __future__ import annotations
 
 import copy
+import os
+import shutil
+from pathlib import Path
 
-from bench.artifact import Artifact, artifact_from_file, artifact_from_tf_source, cache_entry, ensure_artifact
+from bench.artifact import (Artifact, artifact_from_file, artifact_from_tf_source, cache_entry, cache_root,
+                            ensure_artifact, safe_name)
+from bench.core.errors import ArtifactError
 from bench.pipeline.spec import Job
-from exporters.source import KerasZooModel, ModelFile, TensorFlowModel, TorchModule, ZooModel
+from exporters.source import KerasModule, KerasZooModel, ModelFile, TensorFlowModel, TorchModule, ZooModel
 
 
 def export_request(job: Job):
@@ -31,8 +36,37 @@ def _exported(job: Job, force: bool, notify) -> Artifact:
 
 
 def _converted(job: Job, force: bool, notify) -> Artifact:
-    return artifact_from_tf_source(job.source.path, precision=job.precision, resolution=job.choice.resolution,
+    return artifact_from_tf_source(tf_path(job.source), precision=job.precision, resolution=job.choice.resolution,
                                    calibration_dir=job.choice.calibration_dir, force=force, notify=notify)
+
+
+def tf_path(source) -> Path:
+    """The TensorFlow model file or folder a source converts from (a Keras model given in Python: its saved file)."""
+    return saved_keras(source) if isinstance(source, KerasModule) else source.path
+
+
+def keras_file(source: KerasModule) -> Path:
+    return cache_root() / "keras-models" / source.content / f"{safe_name(source.label)}.keras"
+
+
+def saved_keras(source: KerasModule) -> Path:
+    """A Keras model given in Python, saved once under the artifact cache in a folder named by its content key;
+    written aside and renamed, so a half-written file is never taken for a saved model. Keras is already loaded by
+    whoever built the model: saving it imports nothing new here."""
+    path = keras_file(source)
+    if path.is_file():
+        return path
+    staging = path.parent / f".partial-{os.getpid()}"
+    staging.mkdir(parents=True, exist_ok=True)
+    try:
+        source.model.save(staging / path.name)  # Keras 3 wants the .keras suffix on the file it writes
+        os.replace(staging / path.name, path)
+    except Exception as exc:
+        raise ArtifactError(f"cannot save the Keras model {source.label}: "
+                            f"{(str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]}") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return path
 
 
 def _as_given(job: Job, force: bool, notify) -> Artifact:
@@ -40,7 +74,7 @@ def _as_given(job: Job, force: bool, notify) -> Artifact:
 
 
 RESOLVERS = {ZooModel: _exported, KerasZooModel: _exported, TorchModule: _exported, TensorFlowModel: _converted,
-             ModelFile: _as_given}
+             KerasModule: _converted, ModelFile: _as_given}
 
 
 def resolve_artifact(job: Job, *, force: bool = False, notify=None) -> Artifact:
@@ -49,8 +83,9 @@ def resolve_artifact(job: Job, *, force: bool = False, notify=None) -> Artifact:
 
 def planned_artifact(job: Job) -> Artifact:
     """For a dry run: the artifact as it is, or where the export would put it. Exports nothing."""
-    if isinstance(job.source, TensorFlowModel):
-        return Artifact(path=job.source.path, format="tflite", precision=job.precision, model=job.source.name,
+    if isinstance(job.source, (TensorFlowModel, KerasModule)):  # a dry run saves nothing: where the file would be
+        path = keras_file(job.source) if isinstance(job.source, KerasModule) else job.source.path
+        return Artifact(path=path, format="tflite", precision=job.precision, model=job.source.name,
                         resolution=job.choice.resolution or 0)
     if isinstance(job.source, ModelFile):
         return resolve_artifact(job)
@@ -60,3 +95,56 @@ def planned_artifact(job: Job) -> Artifact:
         return found
     return Artifact(path=path, format=request.format, precision=request.precision, model=request.model,
                     resolution=request.resolution, input_kind=request.input_kind)
+
+
+def adopt_artifact(meta: dict, entry_name: str, data: bytes) -> Artifact:
+    """An artifact made in another process or on another machine (a cluster node), written into this machine's cache
+    as `entry_name`, unless a complete copy with the same hash is there already. Staged and renamed like every cache
+    entry, and checked against its hash, so a torn transfer is never taken for the artifact."""
+    import json
+
+    from bench.artifact import META
+    from bench.core.hashing import content_hash
+
+    entry = cache_root().resolve() / entry_name
+    filename = Path(meta["path"]).name
+    found = _complete_entry(entry, meta["sha256"])
+    if found is not None:
+        return found
+    staging = entry.parent / f".partial-{entry.name}-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        (staging / filename).write_bytes(data)
+        if content_hash(staging / filename) != meta["sha256"]:
+            raise ArtifactError(f"the copy of {filename} received is not the artifact sent (hash differs)")
+        (staging / META).write_text(json.dumps({**meta, "path": filename, "cached": False}, indent=1))
+        shutil.rmtree(entry, ignore_errors=True)  # a stale or partial entry
+        os.rename(staging, entry)
+    except OSError:  # another process adopted it first
+        shutil.rmtree(staging, ignore_errors=True)
+        if _complete_entry(entry, meta["sha256"]) is None:
+            raise
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return _complete_entry(entry, meta["sha256"])
+
+
+def cached_copy(entry_name: str, sha256: str) -> Artifact | None:
+    """The complete cache entry `entry_name` if it holds the artifact of that hash."""
+    return _complete_entry(cache_root().resolve() / entry_name, sha256)
+
+
+def _complete_entry(entry: Path, sha256: str) -> Artifact | None:
+    import json
+
+    from bench.artifact import META
+
+    try:
+        meta = json.loads((entry / META).read_text())
+        artifact = Artifact(**{**meta, "path": entry / meta["path"], "cached": True})
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+    complete = artifact.path.is_file() and artifact.path.stat().st_size == artifact.size_bytes
+    return artifact if complete and artifact.sha256 == sha256 else None
