@@ -145,8 +145,9 @@ class StopAfterCurrent:
         signal.signal(signal.SIGINT, self._previous)
 
 
-def run_sweep(plan: SweepPlan, store_path, hooks: Hooks, *, force: bool = False) -> RunResult:
-    """Measure the plan's cells through the coordinator; the first Ctrl-C stops after the measurement under way."""
+def run_sweep(plan: SweepPlan, store_path, hooks: Hooks, *, force: bool = False, workers=None) -> RunResult:
+    """Measure the plan's cells through the coordinator; the first Ctrl-C stops after the measurements under way.
+    `workers` (bench.pipeline.parallel.side_by_side: --jobs, --ray) measure counting cells side by side."""
     with StopAfterCurrent() as stop:
         hooks.stop_requested = lambda: stop.requested
-        return run_cells(plan.cells, store_path, hooks, skip_stored=not force, pause_s=plan.pause_s)
+        return run_cells(plan.cells, store_path, hooks, skip_stored=not force, pause_s=plan.pause_s, workers=workers)

@@ -13,6 +13,10 @@ import typer
 from bench.commands import ui
 from bench.core.errors import BenchError
 
+JOBS_HELP = ("Export and measure this many at once on this machine (counting targets: arm64-emu; at most its "
+             "cores). Counts are the same as one at a time.")
+RAY_HELP = ("Export and measure on the Ray cluster at this address ('auto': the one this machine belongs to); "
+            "counting targets only; needs the cluster extra.")
 TARGET_FLAGS_HELP = "Target options (e.g. --serial, --delegate, --compute-units) follow; `bench targets --options` lists them."
 
 
@@ -34,26 +38,32 @@ def run(
     dry_run: bool = typer.Option(False, "--dry-run", help="Print every command the run would issue, in order; run nothing."),
     store: Optional[Path] = typer.Option(None, help="SQLite store (default: $BENCH_STORE or results/bench.sqlite)."),
     as_json: bool = typer.Option(False, "--json", help="Print each record as one JSON object on stdout."),
+    phone: List[str] = typer.Option([], "--phone", help="With arm64-emu: also predict this phone's CPU milliseconds from the count, labelled predicted (see `bench phones`); repeatable."),
+    jobs: int = typer.Option(1, "--jobs", "-j", help=JOBS_HELP),
+    ray: Optional[str] = typer.Option(None, "--ray", help=RAY_HELP),
 ):
     """Measure models on a target and store one record per measurement."""
     from bench.core.protocols import protocol_for
     from bench.pipeline import Cell, plan_cells, prepare, run_cells
+    from bench.pipeline.parallel import side_by_side
     from bench.store import check_writable
 
     if input_kind not in ("tensor", "image"):
         raise BenchError(f"unknown --input '{input_kind}'; known: image, tensor")
     specs = _specs(model, target, fmt, precision, suite, list(ctx.args), resolution=resolution, threads=threads,
-                   input_kind=input_kind, calibration_dir=str(calibration_dir) if calibration_dir else None)
+                   input_kind=input_kind, calibration_dir=str(calibration_dir) if calibration_dir else None,
+                   phones=tuple(phone))
     if not dry_run:
         check_writable(store)
     cells = [Cell(job, protocol_for(job.target, protocol, warmup=warmup, runs=runs, repeats=repeats))
              for spec in specs for job in prepare(spec)]
+    workers = side_by_side(cells, jobs=jobs, ray=ray, notify=ui.notify)  # a timed target refuses them, now
     if dry_run:
         ui.write_out("\n".join(plan_cells(cells)))
         return
     with ui.progress_bar() as bar:
         finished = (lambda cell, record: ui.print_json(record.summary())) if as_json else (lambda cell, record: None)
-        outcome = run_cells(cells, store, ui.bar_hooks(bar, finished=finished))
+        outcome = run_cells(cells, store, ui.bar_hooks(bar, finished=finished), workers=workers)
     if not as_json:
         from bench.output import write
         from bench.suites import REFERENCE_MODEL

@@ -9,6 +9,7 @@ from typing import Optional
 import typer
 
 from bench.commands import ui
+from bench.commands.run import JOBS_HELP, RAY_HELP
 
 
 def sweep(
@@ -17,13 +18,17 @@ def sweep(
     force: bool = typer.Option(False, help="Measure cells the store already has."),
     report_name: Optional[str] = typer.Option(None, "--report", help="Write the report results/reports/NAME after."),
     as_json: bool = typer.Option(False, "--json", help="Print each new record as one JSON object."),
+    jobs: int = typer.Option(1, "--jobs", "-j", help=JOBS_HELP),
+    ray: Optional[str] = typer.Option(None, "--ray", help=RAY_HELP),
 ):
     """Measure a grid of models x targets x formats x protocols; resumable, Ctrl-C stops after the current cell."""
     from bench.output import write
+    from bench.pipeline.parallel import side_by_side
     from bench.store import default_store_path
     from bench.sweep import load_plan, run_sweep
 
     plan = load_plan(config)  # every cell validated before anything runs
+    workers = side_by_side(plan.cells, jobs=jobs, ray=ray, notify=ui.notify)  # a timed target refuses them, now
     store_path = store or default_store_path()
     with ui.progress_bar(elapsed=True) as bar:
         overall = bar.add_task("sweep", total=len(plan.cells))
@@ -36,7 +41,7 @@ def sweep(
                 ui.print_json(record.summary())
 
         hooks.finished = finished
-        outcome = run_sweep(plan, store_path, hooks, force=force)
+        outcome = run_sweep(plan, store_path, hooks, force=force, workers=workers)
     if not as_json:
         ui.write_out(write("table", outcome.measured))
     print(f"{len(outcome.measured)} measured, {outcome.skipped} already in the store, {outcome.remaining} left"

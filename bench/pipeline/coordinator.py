@@ -1,7 +1,9 @@
 """The coordinator: preflight every job, resolve every artifact, ready, then measure and store cell by cell.
 
 Phones (jobs whose target fans out over devices) are measured by one worker each, in parallel; each record is
-committed the moment it is measured, so nothing finished is lost to a later failure or Ctrl-C.
+committed the moment it is measured, so nothing finished is lost to a later failure or Ctrl-C. Cells of a counting
+target may instead go to workers that export and measure side by side, here or on a Ray cluster
+(bench/pipeline/parallel.py); their records come back here, and only this process writes the store.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
+from bench.core.errors import BenchError
 from bench.core.record import Record, settings_key
 from bench.pipeline.artifacts import planned_artifact, resolve_artifact
 from bench.pipeline.records import record_of
@@ -38,6 +41,11 @@ class RunResult:
     skipped: int = 0
     remaining: int = 0
     interrupted: bool = False
+    failed: list[tuple[Cell, BaseException]] = field(default_factory=list)  # kept going past them (keep_going)
+    outcomes: dict = field(default_factory=dict)  # id(cell) -> its Record or error, for callers that map back
+
+    def outcome(self, cell: Cell):
+        return self.outcomes.get(id(cell))
 
 
 def cell_key(cell: Cell) -> str:
@@ -50,49 +58,133 @@ def measure_cell(cell: Cell, progress=None) -> Record:
     job = cell.job
     measurement = job.target.measure(cell.artifact, cell.protocol, threads=job.spec.threads, options=dict(job.options),
                                      progress=progress or _quiet)
-    return record_of(cell.artifact, job.target, cell.protocol, measurement, job.spec.threads, job.options)
+    return record_of(cell.artifact, job.target, cell.protocol, measurement, job.spec.threads, job.options,
+                     job.spec.phones)
 
 
-def prepare_cells(cells: list[Cell], hooks: Hooks, *, force_export: bool = False) -> None:
+def prepare_cells(cells: list[Cell], hooks: Hooks, *, force_export: bool = False, workers=None,
+                  keep_going: bool = False) -> list[tuple[Cell, BaseException]]:
     """Preflight (devices there), export (or find) every artifact, then the targets' last checks: all before the
-    first measurement, so a missing phone or a failed export costs no measuring time."""
+    first measurement, so a missing phone or a failed export costs no measuring time.
+
+    `workers` (bench/pipeline/parallel.py) export side by side; on a cluster the nodes preflight and ready
+    themselves. With `keep_going`, cells whose export failed are returned with the error instead of raising it."""
+    remote = getattr(workers, "remote", False)
     seen = set()
     for cell in cells:
         key = (cell.job.target.name, repr(sorted(cell.job.options.items())))
-        if key not in seen:
+        if key not in seen and not remote:
             seen.add(key)
             cell.job.target.preflight(cell.job.options)
+    failed = _export(cells, hooks, force_export, workers, keep_going)
+    if failed and not keep_going:
+        raise failed[0][1]
     for cell in cells:
-        if cell.artifact is None:
-            cell.artifact = resolve_artifact(cell.job, force=force_export, notify=hooks.notify)
-    for cell in cells:
-        cell.job.target.ready(cell.artifact, cell.job.options)
+        if cell.artifact is not None and not remote:
+            cell.job.target.ready(cell.artifact, cell.job.options)
+    return failed
+
+
+def _export(cells: list[Cell], hooks: Hooks, force: bool, workers, keep_going: bool) -> list:
+    failed = []
+    if workers is None:
+        for cell in cells:
+            try:
+                if cell.artifact is None:
+                    cell.artifact = resolve_artifact(cell.job, force=force, notify=hooks.notify)
+            except BenchError as exc:
+                if not keep_going:
+                    raise
+                failed.append((cell, exc))
+        return failed
+    from bench.pipeline.parallel import export_orders
+
+    orders = export_orders(cells, force)
+    if orders:
+        hooks.notify(f"exporting {len(orders)} artifact(s) on {workers.describe()}...")
+    for order, outcome in workers.export(orders, force):
+        if isinstance(outcome, BaseException):
+            failed += [(cell, outcome) for cell in order.cells]
+        else:
+            for cell in order.cells:
+                cell.artifact = outcome
+    return failed
 
 
 def run_cells(cells: list[Cell], store_path, hooks: Hooks | None = None, *, skip_stored: bool = False,
-              pause_s: float = 0.0) -> RunResult:
-    from bench.store import Store, check_writable
+              pause_s: float = 0.0, workers=None, keep_going: bool = False, write_store: bool = True) -> RunResult:
+    """Measure `cells` and store each record as it comes: by the coordinator's lanes (one per phone, one for the
+    rest) or, given `workers`, side by side. `keep_going` measures past a failed cell (its error in
+    `failed`); otherwise the first error is raised once what was under way has finished and been stored.
+    `write_store=False` stores nothing (bench.measure without a store)."""
+    from bench.store import check_writable
 
-    check_writable(store_path)  # before anything is exported or measured
+    if write_store:
+        check_writable(store_path)  # before anything is exported or measured
     hooks = hooks or Hooks()
-    prepare_cells(cells, hooks)
     result = RunResult()
-    if skip_stored:
-        with Store(store_path) as store:
-            todo = []
-            for cell in cells:
-                if store.has_cell(cell_key(cell)):
-                    result.skipped += 1
-                    hooks.skipped(cell)
-                else:
-                    todo.append(cell)
-        cells = todo
+    for cell, error in prepare_cells(cells, hooks, workers=workers, keep_going=keep_going):
+        result.failed.append((cell, error))
+        result.outcomes[id(cell)] = error
+    cells = [c for c in cells if id(c) not in result.outcomes]
+    with _open_store(store_path, write_store) as store:
+        if skip_stored:
+            cells = _unstored(cells, store, result, hooks)
+        try:
+            if workers is None:
+                _measure_in_lanes(cells, store_path, write_store, result, hooks, pause_s, keep_going)
+            else:
+                _measure_side_by_side(cells, store, result, hooks, workers, keep_going)
+        except KeyboardInterrupt:  # farm jobs and the like keep running elsewhere: say how to collect them
+            for target in {id(c.job.target): c.job.target for c in cells}.values():
+                for line in target.interrupted():
+                    hooks.notify(line)
+            raise
+    return result
+
+
+def _unstored(cells: list[Cell], store, result: RunResult, hooks: Hooks) -> list[Cell]:
+    todo = []
+    for cell in cells:
+        if store.has_cell(cell_key(cell)):
+            result.skipped += 1
+            hooks.skipped(cell)
+        else:
+            todo.append(cell)
+    return todo
+
+
+class _NoStore:
+    """bench.measure without a store: records are returned, not kept."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def add(self, record: Record) -> None:
+        pass
+
+    def has_cell(self, key: str) -> bool:
+        return False
+
+
+def _open_store(store_path, write_store: bool):
+    from bench.store import Store
+
+    return Store(store_path) if write_store else _NoStore()
+
+
+def _measure_in_lanes(cells, store_path, write_store, result: RunResult, hooks: Hooks, pause_s: float,
+                      keep_going: bool) -> None:
+    """One lane per worker key: each phone its own, in parallel; everything else one after another."""
     groups: dict = {}
     for cell in cells:
         groups.setdefault(cell.job.worker, []).append(cell)
 
     def worker(group: list[Cell]) -> None:
-        with Store(store_path) as store:  # one connection per worker
+        with _open_store(store_path, write_store) as store:  # one connection per lane
             for i, cell in enumerate(group):
                 if hooks.stop_requested():
                     result.remaining += len(group) - i
@@ -100,19 +192,51 @@ def run_cells(cells: list[Cell], store_path, hooks: Hooks | None = None, *, skip
                     return
                 if i and pause_s > 0:
                     time.sleep(pause_s)
-                record = measure_cell(cell, hooks.started(cell))
-                store.add(record)
-                result.measured.append(record)
-                hooks.finished(cell, record)
+                try:
+                    record = measure_cell(cell, hooks.started(cell))
+                except BenchError as exc:
+                    if not keep_going:
+                        raise
+                    result.failed.append((cell, exc))
+                    result.outcomes[id(cell)] = exc
+                    continue
+                _keep(store, result, hooks, cell, record)
 
-    try:
-        _run_groups(worker, groups, hooks)
-    except KeyboardInterrupt:  # farm jobs and the like keep running elsewhere: say how to collect them
-        for target in {id(c.job.target): c.job.target for c in cells}.values():
-            for line in target.interrupted():
-                hooks.notify(line)
-        raise
-    return result
+    _run_groups(worker, groups, hooks)
+
+
+def _keep(store, result: RunResult, hooks: Hooks, cell: Cell, record: Record) -> None:
+    store.add(record)
+    result.measured.append(record)
+    result.outcomes[id(cell)] = record
+    hooks.finished(cell, record)
+
+
+def _measure_side_by_side(cells, store, result: RunResult, hooks: Hooks, workers, keep_going: bool) -> None:
+    """Workers measure; this thread alone stores, each record as it arrives and each cell at most once. The first
+    error stops new cells (unless keep_going) and is raised once those under way are stored."""
+    errors: list[BaseException] = []
+    answered: dict[int, object] = {}
+    stop = lambda: hooks.stop_requested() or bool(errors and not keep_going)  # noqa: E731
+    for index, cell, outcome in workers.measure(cells, hooks.started, stop):
+        if index in answered:  # a retried cell answered twice: the first answer is the one kept
+            continue
+        answered[index] = outcome
+        if not isinstance(outcome, BaseException):
+            _keep(store, result, hooks, cell, outcome)
+        elif not hooks.stop_requested():  # a guest killed by the Ctrl-C that stopped a sweep is no failure
+            errors.append(outcome)
+            result.failed.append((cell, outcome))
+            result.outcomes[id(cell)] = outcome
+    if hooks.stop_requested():
+        result.remaining += sum(1 for i in range(len(cells)) if not isinstance(answered.get(i), Record)) - len(errors)
+        result.interrupted = result.remaining > 0
+    by_order = {id(r): i for i, r in answered.items()}
+    result.measured.sort(key=lambda r: by_order.get(id(r), -1))
+    if errors and not keep_going:
+        if len(errors) > 1:
+            hooks.notify(f"{len(errors)} cells failed: " + "; ".join(str(e) for e in errors))
+        raise errors[0]
 
 
 def _run_groups(worker, groups: dict, hooks: Hooks) -> None:

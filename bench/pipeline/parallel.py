@@ -1,0 +1,245 @@
+"""Side by side: cells of a counting target measured several at a time, on this machine (`--jobs N`) or on a Ray
+cluster (`--ray ADDRESS`, bench/pipeline/ray_tasks.py).
+
+Only a target whose figure is exact (`Target.exact`: a count, e.g. arm64-emu's instructions) runs side by side: a
+count is the same whatever else the machine does, while timed targets would time each other. Phones already run one
+worker per device (the coordinator's lanes).
+
+Workers do two things for the coordinator, which alone writes the store:
+- export: each distinct artifact once. Torch exports are CPU-bound Python, so they run in worker processes of
+  their own (bench/pipeline/export_worker.py), each writing the content-addressed cache atomically
+  (bench/artifact.py stages and renames).
+- measure: each cell, handed back as it finishes. Here a thread per job suffices: the guest is the emulator's own
+  process, and the thread only waits on it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+
+from bench.core.errors import BenchError
+from bench.pipeline.artifacts import planned_artifact, resolve_artifact, saved_keras
+from bench.pipeline.spec import Cell, RunSpec
+from exporters.source import KerasModule, ModelFile, TorchModule
+
+
+@dataclass
+class ExportOrder:
+    """One artifact to make, and every cell that runs it."""
+
+    spec: RunSpec  # the model as another process can classify it again (a Keras model: its saved file)
+    cells: list[Cell] = field(default_factory=list)
+
+    @property
+    def job(self):
+        return self.cells[0].job
+
+    def label(self) -> str:
+        return f"{self.job.source.name} ({self.job.format}/{self.job.precision})"
+
+
+def side_by_side(cells: list[Cell], *, jobs: int = 1, ray: str | None = None, notify=None):
+    """The workers that measure `cells` side by side, or None for the coordinator's own lanes (jobs 1, no --ray).
+    A timed target among the cells is refused in one line."""
+    if jobs < 1:
+        raise BenchError(f"--jobs must be at least 1 (got {jobs})")
+    if ray and jobs > 1:
+        raise BenchError("give --jobs or --ray, not both: on a cluster its CPUs decide how many cells run at once")
+    if jobs == 1 and not ray:
+        return None
+    flag = "--ray" if ray else f"--jobs {jobs}"
+    timed = next((c.job.target for c in cells if not c.job.target.exact), None)
+    if timed is not None:
+        raise BenchError(f"{flag} applies to counting targets only ({', '.join(exact_targets())}): target "
+                         f"{timed.name} times its runs, and runs side by side would time each other; run it without "
+                         f"{flag.split()[0]}")
+    if ray:
+        from bench.pipeline.ray_tasks import RayWorkers
+
+        return RayWorkers(ray, notify=notify)
+    cores = os.cpu_count() or 1
+    if jobs > cores:
+        if notify:
+            notify(f"--jobs {jobs} is more than this machine's {cores} cores: running {cores} at once")
+        jobs = cores
+    return LocalWorkers(jobs)
+
+
+def exact_targets() -> list[str]:
+    from devices import list_targets
+
+    return [t.name for t in list_targets() if t.exact]
+
+
+# ------------------------------------------------------------------------------------------------ export orders
+
+def export_orders(cells: list[Cell], force: bool) -> list[ExportOrder]:
+    """Cells grouped by the artifact they run. What needs no export (a user's file, an artifact already cached) is
+    resolved here and now; the rest become orders."""
+    orders: dict = {}
+    for cell in cells:
+        if cell.artifact is not None:
+            continue
+        job = cell.job
+        if isinstance(job.source, ModelFile):
+            cell.artifact = resolve_artifact(job)
+            continue
+        found = None if force else planned_artifact(job)
+        if found is not None and getattr(found, "sha256", ""):  # a complete cache entry
+            cell.artifact = found
+            continue
+        key = (type(job.source).__name__, _identity(job.source), job.choice)
+        orders.setdefault(key, ExportOrder(portable_spec(job))).cells.append(cell)
+    return list(orders.values())
+
+
+def _identity(source) -> str:
+    if isinstance(source, TorchModule):
+        return source.content_key()
+    if isinstance(source, KerasModule):
+        return source.content
+    return str(getattr(source, "path", source.name))
+
+
+def portable_spec(job) -> RunSpec:
+    """The job's request as another process can take it: a Keras model travels as its saved file (so TensorFlow is
+    never loaded to unpickle it), everything else as given."""
+    if isinstance(job.source, KerasModule):
+        return dataclasses.replace(job.spec, model=str(saved_keras(job.source)), name=None, input_size=None)
+    return job.spec
+
+
+def export_order(spec: RunSpec, force: bool):
+    """One export where it runs (an export worker, a cluster node): the artifact, or the typed error it raised as
+    (class name, message), since some typed errors cannot be unpickled from their message alone."""
+    from bench.pipeline.spec import prepare
+
+    try:
+        return resolve_artifact(prepare(spec)[0], force=force)
+    except BenchError as exc:
+        return ("error", type(exc).__name__, str(exc))
+
+
+def typed_error(name: str, message: str) -> BenchError:
+    """A typed error raised elsewhere, as its class (BenchError when this code has no such class), with its line."""
+    from bench.core import errors
+
+    cls = getattr(errors, name, None)
+    if not (isinstance(cls, type) and issubclass(cls, BenchError)):
+        cls = BenchError
+    exc = cls.__new__(cls)
+    Exception.__init__(exc, message)
+    return exc
+
+
+def outcome_of(value):
+    """An export's or measurement's reply: the value, or the typed error it carries."""
+    if isinstance(value, tuple) and len(value) == 3 and value[0] == "error":
+        return typed_error(value[1], value[2])
+    return value
+
+
+# ------------------------------------------------------------------------------------------------ local workers
+
+class LocalWorkers:
+    """`--jobs N` on this machine: N export processes, then N measurements at a time."""
+
+    remote = False
+
+    def __init__(self, jobs: int):
+        self.jobs = jobs
+
+    def describe(self) -> str:
+        return f"{self.jobs} processes"
+
+    def export(self, orders: list[ExportOrder], force: bool):
+        """(order, Artifact or error) as each finishes: N worker processes (bench/pipeline/export_worker.py) take
+        the orders that can travel; this process exports the others meanwhile."""
+        import queue
+        import threading
+
+        from bench.pipeline.export_worker import payload
+
+        payloads = {id(o): payload(o.spec, force) for o in orders}
+        todo: queue.Queue = queue.Queue()
+        for order in (o for o in orders if payloads[id(o)] is not None):
+            todo.put(order)
+        answers: queue.Queue = queue.Queue()
+        threads = max(1, (os.cpu_count() or 1) // self.jobs)
+        travelling, stop, live = todo.qsize(), threading.Event(), []
+        drivers = [threading.Thread(target=_drive_worker, args=(todo, answers, payloads, threads, stop, live),
+                                    daemon=True) for _ in range(min(self.jobs, travelling))]
+        for driver in drivers:
+            driver.start()
+        try:
+            for order in (o for o in orders if payloads[id(o)] is None):  # while the workers work
+                yield order, _export_here(order, force)
+            for _ in range(travelling):
+                yield answers.get()
+        finally:  # done, or Ctrl-C: no new order is taken, and the worker processes are stopped
+            stop.set()
+            for worker in live:
+                worker.interrupt()
+            for driver in drivers:
+                driver.join()
+
+    def measure(self, cells: list[Cell], started, stop):
+        """(index, cell, Record or error) as each finishes; no new cell once `stop()` says so."""
+        from bench.pipeline.coordinator import measure_cell
+
+        queue = iter(enumerate(cells))
+        with ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="bench-measure") as pool:
+            pending: dict = {}
+            while True:
+                while len(pending) < self.jobs and not stop():
+                    item = next(queue, None)
+                    if item is None:
+                        break
+                    index, cell = item
+                    pending[pool.submit(measure_cell, cell, started(cell))] = (index, cell)
+                if not pending:
+                    return
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    index, cell = pending.pop(future)
+                    yield index, cell, _result(future)
+
+
+def _drive_worker(todo, answers, payloads: dict, threads: int, stop, live: list) -> None:
+    """One worker process fed orders until none are left or `stop` is set; one that dies is replaced for the next
+    order. Its process is stopped at the end (`live` lists it, so the caller can kill it sooner)."""
+    import queue
+
+    from bench.core.errors import ExportError
+    from bench.pipeline.export_worker import WorkerProcess
+
+    worker = None
+    try:
+        while not stop.is_set():
+            try:
+                order = todo.get_nowait()
+            except queue.Empty:
+                return
+            if worker is None or worker.exit_status() is not None:
+                worker = WorkerProcess(threads)
+                live.append(worker)
+            answer = worker.export(payloads[id(order)])
+            if answer is None:
+                answer = ExportError(f"the export worker died (exit {worker.exit_status()}) exporting "
+                                     f"{order.label()}")
+            answers.put((order, outcome_of(answer)))
+    finally:
+        if worker is not None:
+            worker.stop()
+
+
+def _export_here(order: ExportOrder, force: bool):
+    return outcome_of(export_order(order.spec, force))
+
+
+def _result(future):
+    error = future.exception()
+    return error if error is not None else outcome_of(future.result())
