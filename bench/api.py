@@ -1,0 +1,102 @@
+"""The library: `bench.measure` and `bench.measure_many`, the CLI's own engine (RunSpec -> prepare -> the
+coordinator) called from Python.
+
+    import bench
+    record = bench.measure("mobileone_s0")                                 # arm64-emu, int8: exact instructions
+    record = bench.measure(net, input_size=(1, 3, 224, 224), name="w32")   # a torch.nn.Module, exported and cached
+    records = bench.measure_many(nets, input_size=(1, 3, 224, 224), jobs=2, store="search.sqlite")
+    records = bench.measure_many(nets, input_size=(1, 3, 224, 224), ray="auto")   # on a Ray cluster
+
+A model is a zoo name, a model file path (.onnx, .tflite, .mlpackage, .keras, .h5, a SavedModel folder), a
+torch.nn.Module (with `input_size`) or a Keras model. An in-memory model is exported once and cached by its
+content (architecture and weights), like every artifact. Records are the same typed records the CLI stores; they
+are stored only when `store` is given. Bad input raises the CLI's typed errors (bench.core.errors), whose message
+is the one line the CLI would print.
+
+`jobs` (this machine's cores) and `ray` (a Ray cluster's address, or "auto") apply to counting targets
+(arm64-emu): their counts are exact, so running several at once changes nothing; timed targets refuse them.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Iterable
+
+from bench.core.errors import BenchError
+from bench.core.record import Record
+
+ERROR_POLICIES = ("raise", "return")
+
+
+def measure(model, target: str = "arm64-emu", precision: str | None = "int8", *, format: str | None = None,
+            resolution: int | None = None, input_size: tuple | None = None, name: str | None = None,
+            protocol: str | None = None, runs: int | None = None, warmup: int | None = None,
+            repeats: int | None = None, threads: int = 1, calibration_dir: str | None = None,
+            input_kind: str = "tensor", store=None, **target_options) -> Record:
+    """Measure one model on one target; the record (stored in `store` when one is given).
+
+    `target_options` are the target's own flags as keywords (`bench targets --options`), e.g. count_runs=3."""
+    records = measure_many([model], target, precision, format=format, resolution=resolution, input_size=input_size,
+                           names=[name] if name else None, protocol=protocol, runs=runs, warmup=warmup,
+                           repeats=repeats, threads=threads, calibration_dir=calibration_dir, input_kind=input_kind,
+                           store=store, **target_options)
+    if len(records) != 1:
+        raise BenchError(f"{len(records)} devices were given; bench.measure measures on one, use "
+                         "bench.measure_many for several")
+    return records[0]
+
+
+def measure_many(models: Iterable, target: str = "arm64-emu", precision: str | None = "int8", *,
+                 names: Iterable[str] | None = None, format: str | None = None, resolution: int | None = None,
+                 input_size: tuple | None = None, protocol: str | None = None, runs: int | None = None,
+                 warmup: int | None = None, repeats: int | None = None, threads: int = 1,
+                 calibration_dir: str | None = None, input_kind: str = "tensor", jobs: int = 1,
+                 ray: str | None = None, store=None, errors: str = "raise", progress=None,
+                 **target_options) -> list:
+    """Measure several models, one record each in the order given (one per device for a target that fans out).
+
+    `names` name in-memory models in the records (default: the class name, or a Keras model's name); `input_size`
+    applies to every torch.nn.Module. `jobs`: this many exports and measurements at once on this machine; `ray`:
+    on the Ray cluster at that address instead. `errors="return"` puts a model's typed error in its place in the
+    list and goes on with the others; "raise" (default) raises the first, after the cells under way have finished
+    (and been stored). `progress` is called with one line of text at each step."""
+    from bench.pipeline import Cell, Hooks, run_cells
+    from bench.pipeline.parallel import side_by_side
+
+    if errors not in ERROR_POLICIES:
+        raise BenchError(f"errors must be one of {', '.join(ERROR_POLICIES)} (got {errors!r})")
+    models = list(models)
+    labels = list(names) if names is not None else [None] * len(models)
+    if len(labels) != len(models):
+        raise BenchError(f"{len(labels)} names for {len(models)} models")
+    slots = _cells(models, labels, errors, target=target, precision=precision, format=format,
+                   resolution=resolution, input_size=input_size, protocol=protocol, runs=runs, warmup=warmup,
+                   repeats=repeats, threads=threads, calibration_dir=calibration_dir, input_kind=input_kind,
+                   options=target_options)
+    cells = [c for c in slots if isinstance(c, Cell)]
+    notify = progress or (lambda line: None)
+    hooks = Hooks(notify=notify, finished=lambda cell, record: notify(f"measured {cell.label()}: {record.shown()}"))
+    workers = side_by_side(cells, jobs=jobs, ray=ray, notify=notify)
+    result = run_cells(cells, store, hooks, workers=workers, keep_going=errors == "return",
+                       write_store=store is not None) if cells else None
+    return [slot if not isinstance(slot, Cell) else result.outcome(slot) for slot in slots]
+
+
+def _cells(models: list, labels: list, errors: str, *, protocol, runs, warmup, repeats, input_size, options,
+           **common) -> list:
+    """One cell per model (per device), or the model's typed error in its place when errors="return"."""
+    from bench.core.protocols import protocol_for
+    from bench.pipeline import Cell, RunSpec, prepare
+
+    slots = []
+    for model, label in zip(models, labels):
+        spec = RunSpec(model=model, name=label, options=dict(options),
+                       input_size=None if isinstance(model, (str, os.PathLike)) else input_size, **common)
+        try:
+            slots += [Cell(job, protocol_for(job.target, protocol, warmup=warmup, runs=runs, repeats=repeats))
+                      for job in prepare(spec)]
+        except BenchError as exc:
+            if errors == "raise":
+                raise
+            slots.append(exc)
+    return slots
