@@ -150,4 +150,9 @@ def run_sweep(plan: SweepPlan, store_path, hooks: Hooks, *, force: bool = False,
     `workers` (bench.pipeline.parallel.side_by_side: --jobs, --ray) measure counting cells side by side."""
     with StopAfterCurrent() as stop:
         hooks.stop_requested = lambda: stop.requested
-        return run_cells(plan.cells, store_path, hooks, skip_stored=not force, pause_s=plan.pause_s, workers=workers)
+        try:
+            return run_cells(plan.cells, store_path, hooks, skip_stored=not force, pause_s=plan.pause_s,
+                             workers=workers)
+        finally:
+            if workers is not None:
+                workers.close()

@@ -63,7 +63,11 @@ def run(
         return
     with ui.progress_bar() as bar:
         finished = (lambda cell, record: ui.print_json(record.summary())) if as_json else (lambda cell, record: None)
-        outcome = run_cells(cells, store, ui.bar_hooks(bar, finished=finished), workers=workers)
+        try:
+            outcome = run_cells(cells, store, ui.bar_hooks(bar, finished=finished), workers=workers)
+        finally:
+            if workers is not None:
+                workers.close()
     if not as_json:
         from bench.output import write
         from bench.suites import REFERENCE_MODEL

@@ -155,6 +155,9 @@ class LocalWorkers:
     def describe(self) -> str:
         return f"{self.jobs} processes"
 
+    def close(self) -> None:
+        pass
+
     def export(self, orders: list[ExportOrder], force: bool):
         """(order, Artifact or error) as each finishes: N worker processes (bench/pipeline/export_worker.py) take
         the orders that can travel; this process exports the others meanwhile."""

@@ -88,6 +88,12 @@ class RayWorkers:
     def describe(self) -> str:
         return f"the Ray cluster at {self.address} ({self.cpus()} CPUs)"
 
+    def close(self) -> None:
+        """Disconnect (the cluster goes on). A command does it before it returns, so a late Ctrl-C cannot land
+        in Ray's own shutdown at exit; bench.measure_many keeps the connection for the next call."""
+        self.ray.shutdown()
+        _connected.clear()
+
     def cpus(self) -> int:
         return int(self.ray.cluster_resources().get("CPU", 0))
 
