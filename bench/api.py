@@ -32,14 +32,17 @@ def measure(model, target: str = "arm64-emu", precision: str | None = "int8", *,
             resolution: int | None = None, input_size: tuple | None = None, name: str | None = None,
             protocol: str | None = None, runs: int | None = None, warmup: int | None = None,
             repeats: int | None = None, threads: int = 1, calibration_dir: str | None = None,
-            input_kind: str = "tensor", store=None, **target_options) -> Record:
+            input_kind: str = "tensor", phones: Iterable[str] = (), store=None, progress=None,
+            **target_options) -> Record:
     """Measure one model on one target; the record (stored in `store` when one is given).
 
-    `target_options` are the target's own flags as keywords (`bench targets --options`), e.g. count_runs=3."""
+    `phones` (arm64-emu): also predict these phones' CPU milliseconds from the count (record.predictions; see
+    `bench phones`). `target_options` are the target's own flags as keywords (`bench targets --options`), e.g.
+    count_runs=3."""
     records = measure_many([model], target, precision, format=format, resolution=resolution, input_size=input_size,
                            names=[name] if name else None, protocol=protocol, runs=runs, warmup=warmup,
                            repeats=repeats, threads=threads, calibration_dir=calibration_dir, input_kind=input_kind,
-                           store=store, **target_options)
+                           phones=phones, store=store, progress=progress, **target_options)
     if len(records) != 1:
         raise BenchError(f"{len(records)} devices were given; bench.measure measures on one, use "
                          "bench.measure_many for several")
@@ -50,8 +53,8 @@ def measure_many(models: Iterable, target: str = "arm64-emu", precision: str | N
                  names: Iterable[str] | None = None, format: str | None = None, resolution: int | None = None,
                  input_size: tuple | None = None, protocol: str | None = None, runs: int | None = None,
                  warmup: int | None = None, repeats: int | None = None, threads: int = 1,
-                 calibration_dir: str | None = None, input_kind: str = "tensor", jobs: int = 1,
-                 ray: str | None = None, store=None, errors: str = "raise", progress=None,
+                 calibration_dir: str | None = None, input_kind: str = "tensor", phones: Iterable[str] = (),
+                 jobs: int = 1, ray: str | None = None, store=None, errors: str = "raise", progress=None,
                  **target_options) -> list:
     """Measure several models, one record each in the order given (one per device for a target that fans out).
 
@@ -72,7 +75,7 @@ def measure_many(models: Iterable, target: str = "arm64-emu", precision: str | N
     slots = _cells(models, labels, errors, target=target, precision=precision, format=format,
                    resolution=resolution, input_size=input_size, protocol=protocol, runs=runs, warmup=warmup,
                    repeats=repeats, threads=threads, calibration_dir=calibration_dir, input_kind=input_kind,
-                   options=target_options)
+                   phones=tuple(phones), options=target_options)
     cells = [c for c in slots if isinstance(c, Cell)]
     notify = progress or (lambda line: None)
     hooks = Hooks(notify=notify, finished=lambda cell, record: notify(f"measured {cell.label()}: {record.shown()}"))

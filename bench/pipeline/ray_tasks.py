@@ -157,7 +157,8 @@ class RayWorkers:
             return reply
         measurement, host = reply
         job = cell.job
-        record = record_of(cell.artifact, job.target, cell.protocol, measurement, job.spec.threads, job.options)
+        record = record_of(cell.artifact, job.target, cell.protocol, measurement, job.spec.threads, job.options,
+                           job.spec.phones)
         record.host = host  # the node that drove it, not this machine
         return record
 
