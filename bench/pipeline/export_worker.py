@@ -5,7 +5,8 @@ Own processes rather than multiprocessing's: a spawned multiprocessing child re-
 unguarded `bench.measure_many(..., jobs=2)` in a script would run again in every child), and a forked one would
 inherit torch's threads. A frame is an 8-byte big-endian length and a pickle: in, (RunSpec, force) pickled by
 cloudpickle, so a network class defined in a script or notebook travels by value; out, the Artifact or a typed
-error as ("error", class name, message). Whatever the exporters print goes to stderr: stdout is the channel.
+error as ("error", class name, message). Whatever the exporters print goes to stderr, a file the coordinator reads
+back only if the worker dies: stdout is the channel.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import signal
 import struct
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -54,8 +56,11 @@ class WorkerProcess:
     def __init__(self, threads: int):
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
+        # The exporters' native libraries print to stderr at import: kept in a file, its last line read back if
+        # the worker dies.
+        self.log = tempfile.TemporaryFile(mode="w+", prefix="bench-export-worker-")
         self.process = subprocess.Popen([sys.executable, "-m", "bench.pipeline.export_worker", str(threads)],
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, env=env)
 
     def export(self, data: bytes):
         """The worker's answer (unpickled), or None if it died."""
@@ -71,6 +76,12 @@ class WorkerProcess:
 
     def exit_status(self):
         return self.process.poll()
+
+    def last_words(self) -> str:
+        """The last line the worker wrote to stderr (why it died)."""
+        self.log.seek(0)
+        lines = [line.strip() for line in self.log.read().splitlines() if line.strip()]
+        return lines[-1][:300] if lines else "no output"
 
     def interrupt(self) -> None:
         """SIGINT: an export under way removes its staging folder (bench/artifact.py) and the worker exits."""
@@ -88,9 +99,10 @@ class WorkerProcess:
             step()
             try:
                 self.process.wait(STOP_TIMEOUT_S)
-                return
+                break
             except subprocess.TimeoutExpired:
                 continue
+        self.log.close()
 
 
 def serve(threads: int) -> None:

@@ -232,7 +232,7 @@ def _drive_worker(todo, answers, payloads: dict, threads: int, stop, live: list)
             answer = worker.export(payloads[id(order)])
             if answer is None:
                 answer = ExportError(f"the export worker died (exit {worker.exit_status()}) exporting "
-                                     f"{order.label()}")
+                                     f"{order.label()}: {worker.last_words()}")
             answers.put((order, outcome_of(answer)))
     finally:
         if worker is not None:
