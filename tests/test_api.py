@@ -173,3 +173,34 @@ def test_a_keras_model_is_converted_by_tensorflow_and_cached_by_content(tmp_path
     assert len(out["converted"]) == 1 and out["converted_again"] == []
     assert out["torch"] is False  # a Keras user's process never loads torch
     assert (tmp_path / "k.sqlite").exists()
+
+
+@pytest.mark.slow
+def test_the_architecture_search_notebook_executes_and_gives_its_committed_table(tmp_path, artifact_cache):
+    """notebooks/architecture_search.ipynb measures its grid through bench.measure_many(jobs=2) with its network
+    class defined in the notebook (sent to the export workers by value); committed with its outputs, which are what
+    the code gives today (instructions shown in millions to 2 decimals)."""
+    _setup_or_skip()
+    import shutil
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    name = "architecture_search.ipynb"
+    work = tmp_path / "nb"
+    work.mkdir()
+    shutil.copy(REPO / "notebooks" / name, work / name)
+    nb = nbformat.read(work / name, as_version=4)
+    NotebookClient(nb, timeout=1500, kernel_name="python3", resources={"metadata": {"path": str(work)}}).execute()
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert (work / "architecture_search.png").stat().st_size > 1000
+    text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    assert "12 measured; failed: none" in text and "under it" in text
+
+    def tables(notebook) -> list:
+        return [o["data"]["text/html"] for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", [])
+                if "text/html" in o.get("data", {})]
+
+    committed = nbformat.read(REPO / "notebooks" / name, as_version=4)
+    assert tables(committed) and tables(committed) == tables(nb)
