@@ -101,9 +101,7 @@ class LocalCluster:
 
     @property
     def coordinator_cache(self) -> Path:
-        """A cache for the coordinator whose path is as long as the nodes' ones: the emulated guest's counts move
-        by a few instructions with the length of the model's path (reported to the arm64-emu owner), so equal
-        lengths keep the counts of the nodes and of the coordinator's own runs comparable byte for byte."""
+        """The coordinator's own artifact cache, apart from the nodes' ones, as on separate machines."""
         path = self.root / "cache-cc"
         path.mkdir(exist_ok=True)
         return path
@@ -112,7 +110,6 @@ class LocalCluster:
         temp_dir, cache = self.root / name, self.root / f"cache-{name}"
         cache.mkdir(parents=True)
         log = self.root / f"{name}.log"
-        # The environment as it is (PATH included): the emulated guest inherits PATH, whose length moves its counts.
         node_env = {**os.environ, **(env or {}), "BENCH_CACHE": str(cache), "RAY_USAGE_STATS_ENABLED": "0"}
         cmd = [str(RAY), "start", "--block", "--node-ip-address=127.0.0.1", f"--num-cpus={cpus}",
                f"--temp-dir={temp_dir}", "--disable-usage-stats", *args]

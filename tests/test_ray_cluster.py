@@ -3,8 +3,7 @@ own artifact cache), a sweep of small models through it, a worker node killed mi
 cannot run the target. The cluster is stopped at the end.
 
 Needs Ray (`pip install -e ".[cluster]"`) and the arm64-emu set-up; each test skips with the reason otherwise.
-Counts are compared with the coordinator's own serial run within COUNT_TOLERANCE (see tests/test_parallel.py for
-why not byte for byte); the coordinator's cache path is as long as the nodes' (LocalCluster.coordinator_cache).
+Counts are compared with the coordinator's own serial run, byte for byte.
 """
 
 import json

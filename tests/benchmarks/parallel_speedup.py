@@ -10,10 +10,8 @@ on arm64-emu, through bench.measure_many, the CLI's engine.
 3. the same through a local Ray cluster (tests/ray_cluster.py: a head and a worker node of 1 CPU each on this
    machine, started before and stopped after): a first run (the nodes' workers import bench and get the
    artifacts) and a second.
-Prints each wall time, the speed-up against serial (goals: jobs=2 >= 1.7x, Ray >= 1.6x on 2 cores) and whether
-each candidate's counts are identical to the serial run's, byte for byte (the emulator repeats most counts exactly;
-some move by a few instructions from one guest process to the next, serially too, so a difference is printed with
-its size). Every cache path has the same length: the guest's counts move with the model path's length.
+Prints each wall time, the speed-up against serial (goals: jobs=2 >= 1.7x, Ray >= 1.6x on 2 cores) and how many
+candidates' counts are identical to the serial run's, byte for byte (a difference is printed with its size).
 Needs the arm64-emu set-up and, for part 3, Ray (pip install -e ".[cluster]").
 """
 
