@@ -36,6 +36,7 @@ CONNECT_TIMEOUT_S = 5
 WAIT_S = 10  # how often an idle coordinator checks that the cluster still has CPUs
 INSTALL_HINT = "pip install -e '.[cluster]' -c constraints.txt"
 NODE_HINT = "every node needs this repository and its environment: pip install -e '.[all,cluster]' -c constraints.txt"
+_connected: dict = {}  # the address this process is connected to: a later run reuses the connection
 
 
 def connect(address: str):
@@ -57,9 +58,6 @@ def connect(address: str):
                           "--head`, or give its address)") from None
     _connected.update(address=address)
     return ray
-
-
-_connected: dict = {}  # the address this process is connected to: a later run reuses the connection
 
 
 def _check_reachable(address: str) -> None:
