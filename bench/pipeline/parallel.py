@@ -145,7 +145,7 @@ def outcome_of(value):
 # ------------------------------------------------------------------------------------------------ local workers
 
 class LocalWorkers:
-    """`--jobs N` on this machine: N export processes, then N measurements at a time."""
+    """`--jobs N` on this machine: N exports at a time (this process and N-1 workers), then N measurements."""
 
     remote = False
 
@@ -159,8 +159,10 @@ class LocalWorkers:
         pass
 
     def export(self, orders: list[ExportOrder], force: bool):
-        """(order, Artifact or error) as each finishes: N worker processes (bench/pipeline/export_worker.py) take
-        the orders that can travel; this process exports the others meanwhile."""
+        """(order, Artifact or error) as each finishes. This process and N-1 worker processes
+        (bench/pipeline/export_worker.py) take orders from one queue: the caller has imported what its own models
+        need, and a worker spends seconds importing the exporters before its first export. Orders that cannot
+        travel are exported here first."""
         import queue
         import threading
 
@@ -174,12 +176,14 @@ class LocalWorkers:
         threads = max(1, (os.cpu_count() or 1) // self.jobs)
         travelling, stop, live = todo.qsize(), threading.Event(), []
         drivers = [threading.Thread(target=_drive_worker, args=(todo, answers, payloads, threads, stop, live),
-                                    daemon=True) for _ in range(min(self.jobs, travelling))]
+                                    daemon=True) for _ in range(min(self.jobs - 1, travelling))]
         for driver in drivers:
             driver.start()
         try:
             for order in (o for o in orders if payloads[id(o)] is None):  # while the workers work
                 yield order, _export_here(order, force)
+            while (order := _next(todo)) is not None:  # then this process takes from the queue too
+                answers.put((order, _export_here(order, force)))
             for _ in range(travelling):
                 yield answers.get()
         finally:  # done, or Ctrl-C: no new order is taken, and the worker processes are stopped
@@ -214,18 +218,12 @@ class LocalWorkers:
 def _drive_worker(todo, answers, payloads: dict, threads: int, stop, live: list) -> None:
     """One worker process fed orders until none are left or `stop` is set; one that dies is replaced for the next
     order. Its process is stopped at the end (`live` lists it, so the caller can kill it sooner)."""
-    import queue
-
     from bench.core.errors import ExportError
     from bench.pipeline.export_worker import WorkerProcess
 
     worker = None
     try:
-        while not stop.is_set():
-            try:
-                order = todo.get_nowait()
-            except queue.Empty:
-                return
+        while not stop.is_set() and (order := _next(todo)) is not None:
             if worker is None or worker.exit_status() is not None:
                 worker = WorkerProcess(threads)
                 live.append(worker)
@@ -237,6 +235,15 @@ def _drive_worker(todo, answers, payloads: dict, threads: int, stop, live: list)
     finally:
         if worker is not None:
             worker.stop()
+
+
+def _next(todo):
+    import queue
+
+    try:
+        return todo.get_nowait()
+    except queue.Empty:
+        return None
 
 
 def _export_here(order: ExportOrder, force: bool):

@@ -102,8 +102,8 @@ def main() -> None:
     try:
         if not args.no_export:
             export_phase(root, nets, names, size)
-        os.environ["BENCH_CACHE"] = str(root / "cache-cc")
-        bench.measure_many(nets, input_size=size, names=names, jobs=2)  # exports (not timed)
+        os.environ["BENCH_CACHE"] = str(root / "cache-x1")  # part 1's serial exports, or:
+        bench.measure_many(nets, input_size=size, names=names, jobs=2)  # exports (not timed) when part 1 was skipped
         print(f"measure {len(nets)} cached candidates:")
         serial, t1 = timed("serial", lambda: bench.measure_many(nets, input_size=size, names=names))
         side, t2 = timed("jobs=2", lambda: bench.measure_many(nets, input_size=size, names=names, jobs=2))
