@@ -11,7 +11,8 @@ import tempfile
 from pathlib import Path
 
 from bench.core.errors import DeviceError
-from devices.arm64_emu.emulator import Setup, guest_command, guest_env, run_guest
+from devices.arm64_emu.emulator import Setup, run_guest
+from devices.arm64_emu.repeatable import guest_command, guest_env, guest_run, model_format
 
 # Cortex-A76 (Arm's TRM): 64 KiB 4-way L1 I and D, 64-byte lines; a 512 KiB 8-way private L2.
 GEOMETRY = {"l1d_bytes": 65536, "l1d_assoc": 4, "l1i_bytes": 65536, "l1i_assoc": 4, "line_bytes": 64,
@@ -41,8 +42,10 @@ def parse_totals(text: str) -> dict:
 def _totals(setup: Setup, model: Path, *, warmup: int, runs: int, threads: int, cpu: str) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-arm64-cache-") as tmp:
         log = Path(tmp) / "cache.log"
-        run_guest(guest_command(setup, plugin_args(setup, log), model, warmup=warmup, runs=runs, threads=threads,
-                                cpu=cpu), guest_env(setup), model)
+        with guest_run(model) as (folder, clock):
+            command = guest_command(setup, plugin_args(setup, log), model_format(model), clock, warmup=warmup,
+                                    runs=runs, threads=threads, cpu=cpu)
+            run_guest(command, guest_env(setup.root / "site"), model, cwd=folder)
         return parse_totals(log.read_text() if log.exists() else "")
 
 

@@ -2,14 +2,9 @@
 
 Facts about the tools, as measured on Debian 12 with qemu 10.0.13 (trixie's source, built by setup.sh):
 - There is no binfmt_misc, so the guest interpreter is named explicitly: `qemu-aarch64 -L SYSROOT
-  SYSROOT/usr/bin/python3.11 guest.py ...`; -L makes the guest's dynamic loader and libraries come from the sysroot.
-- qemu-user passes the host environment to the guest; the variables below make a run repeat to about 1e-6
-  (OpenBLAS thread start-up and hash-seeded dict orders otherwise move counts by about 1%).
-- qemu-user maps the guest's libraries and heap where the host's mmap puts them, so host address randomisation moves
-  them on every run, and with them hash-table probe lengths keyed on addresses (ONNX Runtime's: about 4e-5 of an
-  inference). `setarch --addr-no-randomize` (util-linux, essential in Debian) fixes the addresses. What still moves
-  between processes is a few instructions to a few hundred (mobileone_s0: LiteRT 0 to 16 of 4.5e7 and 1e8, ONNX
-  Runtime up to about 300 of 1.35e8), well inside COUNT_TOLERANCE.
+  SYSROOT/usr/bin/python3.11 -P - ... < guest.py`; -L makes the guest's loader and libraries come from the sysroot.
+- What the guest sees (argv, environment, folder, addresses, clock, files) is the same in every process: see
+  repeatable.py for what moved counts between processes and how each is fixed.
 - Python 3.11 specialises its bytecode after about 8 calls, so the interpreter's share of the first inferences moves
   by a few thousand instructions, then settles to within a few hundred; the same warm-up gives the same figure.
 - A plugin that fails to load makes qemu print "Could not load plugin ..." (or the plugin's own message) and exit 1
@@ -31,13 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.core.errors import ArtifactError, BenchError, DeviceError
+from devices.arm64_emu.repeatable import guest_command, guest_env, guest_run, model_format
 
 ROOT_ENV = "BENCH_ARM64_ROOT"
 DEFAULT_ROOT = Path("/var/cache/bench-arm64-emu")
 SETUP_SCRIPT = Path(__file__).with_name("setup.sh")
 GUEST_SCRIPT = Path(__file__).with_name("guest.py")
-GUEST_ENV = {"PYTHONHASHSEED": "0", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-             "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
 EMPTY_PAIR = (1, 2)  # guest.py's markers around nothing: the cost of the bracketing itself
 FIRST_RUN_MARKER = 100
 MIX_CLASSES = ("simd_fp", "integer", "load", "store", "branch", "other")  # plugin/count.c's order
@@ -87,21 +81,13 @@ def find_setup() -> Setup:
     return Setup(root, versions)
 
 
-def guest_command(setup: Setup, plugin_args: list[str], model: Path, *, warmup: int, runs: int, threads: int,
-                  cpu: str) -> list[str]:
-    return ["setarch", "--addr-no-randomize", str(setup.qemu), "-cpu", cpu, "-L", str(setup.root / "sysroot"), *plugin_args, str(setup.python),
-            str(GUEST_SCRIPT), str(model), str(warmup), str(runs), str(threads)]
-
-
-def guest_env(setup: Setup) -> dict:
-    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "HOME")}
-    return {**keep, **GUEST_ENV, "PYTHONPATH": str(setup.root / "site")}
-
-
-def run_guest(command: list[str], env: dict, model: Path) -> dict:
-    """One guest process; its JSON line, or one clear error for each way it can fail."""
+def run_guest(command: list[str], env: dict, model: Path, *, cwd: Path | None = None) -> dict:
+    """One guest process (guest.py on its stdin, in `cwd`); its JSON line, or one clear error for each way it can
+    fail."""
     try:
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
+        with open(GUEST_SCRIPT, "rb") as script:  # a file, not a pipe: the guest's reads are the same every run
+            done = subprocess.run(command, env=env, cwd=cwd, stdin=script, capture_output=True, text=True,
+                                  timeout=TIMEOUT_S)
     except subprocess.TimeoutExpired:
         raise DeviceError(f"the emulated arm64 run of {model.name} took over {TIMEOUT_S} s and was stopped") from None
     facts = _last_json_line(done.stdout)
@@ -172,8 +158,10 @@ def count_instructions(setup: Setup, model: Path, *, warmup: int, runs: int, thr
     with tempfile.TemporaryDirectory(prefix="bench-arm64-") as tmp:
         out = Path(tmp) / "markers.txt"
         plugin = ["-plugin", f"{setup.plugin('count')},out={out}" + ("" if mix else ",mix=off")]
-        facts = run_guest(guest_command(setup, plugin, model, warmup=warmup, runs=runs, threads=threads, cpu=cpu),
-                          guest_env(setup), model)
+        with guest_run(model) as (folder, clock):
+            command = guest_command(setup, plugin, model_format(model), clock, warmup=warmup, runs=runs,
+                                    threads=threads, cpu=cpu)
+            facts = run_guest(command, guest_env(setup.root / "site"), model, cwd=folder)
         markers = read_markers(out) if out.exists() else {}
     if EMPTY_PAIR[1] not in markers or (mix and len(markers[EMPTY_PAIR[1]]) != 4 + len(MIX_CLASSES)):
         raise DeviceError("the count plugin recorded no markers; re-run the set-up script " + str(SETUP_SCRIPT))

@@ -3,7 +3,10 @@ XNNPACK; an .onnx with ONNX Runtime's CPU execution provider) and brackets each 
 system calls that the count plugin (plugin/count.c) turns into instruction counts. Self-contained: only the standard
 library, numpy, ai_edge_litert and onnxruntime are importable in the guest.
 
-    python3.11 guest.py MODEL WARMUP RUNS THREADS   ->  one JSON line on stdout (runtime facts)
+    python3.11 -P - FORMAT MODEL WARMUP RUNS THREADS < guest.py   ->  one JSON line on stdout (runtime facts)
+
+FORMAT is tflite or onnx; MODEL is a path relative to the current folder. The host (repeatable.py) gives every run of
+one artifact the same argv, environment and file names, so that nothing the guest sees differs between processes.
 
 Markers (label, then the plugin's running counts): 1 and 2 back to back measure the cost of the bracketing itself;
 then 100+2i before and 101+2i after inference i. Start-up, model load and warm-up come before marker 1.
@@ -99,13 +102,13 @@ def guest_cpu() -> dict:
     return facts
 
 
-def main(model: str, warmup: int, runs: int, threads: int) -> None:
+def main(model_format: str, model: str, warmup: int, runs: int, threads: int) -> None:
     import numpy as np
 
     mark = ctypes.CDLL(None, use_errno=True).syscall
     mark.restype = ctypes.c_long
     mark.argtypes = [ctypes.c_long, ctypes.c_long]
-    invoke, facts = (onnxruntime_session if model.endswith(".onnx") else litert_session)(model, threads)
+    invoke, facts = (onnxruntime_session if model_format == "onnx" else litert_session)(model, threads)
     for _ in range(warmup):
         invoke()
     gc.disable()  # no collection may land between two markers
@@ -120,4 +123,4 @@ def main(model: str, warmup: int, runs: int, threads: int) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
+    main(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))

@@ -19,7 +19,8 @@
 #   qemu/include/          qemu-plugin.h of that source (the plugins are built against it)
 #   plugins/libcount.so    the marker-count plugin with the instruction mix (devices/arm64_emu/plugin/count.c)
 #   plugins/libcache.so    qemu's contrib/plugins/cache.c (simulated L1/L2 caches)
-#   sysroot/               an arm64 Python 3.11 made from Debian bookworm's arm64 .debs (dpkg -x, nothing installed)
+#   sysroot/               an arm64 Python 3.11 made from Debian bookworm's arm64 .debs (dpkg -x, nothing installed),
+#                          with libfaketime (the guest's stopped clock) and stand-ins for the host files the guest reads
 #   site/                  aarch64 wheels: ai-edge-litert 1.4.0 (the newest with Linux aarch64 wheels), onnxruntime,
 #                          and numpy
 #   versions.json          qemu, plugin, sysroot Python and runtime versions (stored in every record)
@@ -126,30 +127,58 @@ build_plugins() {
   stamp "$step"
 }
 
-# The arm64 libraries Python 3.11 and the wheels' extension modules load (the wheels bundle OpenBLAS/gfortran).
+# The arm64 libraries Python 3.11 and the wheels' extension modules load (the wheels bundle OpenBLAS/gfortran);
+# libfaketime, which stops the guest's clock (devices/arm64_emu/emulator.py says why); and the packages of files the
+# guest reads from /etc and /usr, so that they are Debian's, not the host's: base-files (os-release, which ONNX
+# Runtime reads), libc-bin (the C.UTF-8 locale), openssl (its configuration, read when Python loads libcrypto).
 sysroot_packages=(libc6 libgcc-s1 libstdc++6 zlib1g libexpat1 libffi8 libbz2-1.0 liblzma5 libcrypt1
   libuuid1 libsqlite3-0 libssl3 libtinfo6 libncursesw6 libreadline8 libnsl2 libtirpc3 libdb5.3 libgssapi-krb5-2
   libkrb5-3 libk5crypto3 libkrb5support0 libcom-err2 libkeyutils1
-  python3.11-minimal libpython3.11-minimal libpython3.11-stdlib)
+  python3.11-minimal libpython3.11-minimal libpython3.11-stdlib
+  libfaketime base-files libc-bin openssl)
 
 build_sysroot() {
-  done_step sysroot && return
-  rm -rf "$root/sysroot" "$root/debs"
+  done_step sysroot-2 && return
+  rm -rf "$root/sysroot" "$root/debs" "$root/.stamp-sysroot"
   mkdir -p "$root/sysroot" "$root/debs"
   log "downloading Debian's arm64 Python 3.11 and its libraries"
   (cd "$root/debs" && apt-get "${apt_opts[@]}" download -qq "${sysroot_packages[@]/%/:arm64}" >/dev/null)
   for deb in "$root/debs"/*.deb; do dpkg -x "$deb" "$root/sysroot"; done
   dpkg-deb -f "$root"/debs/python3.11-minimal_*_arm64.deb Version >"$root/sysroot/.python-version"
+  dpkg-deb -f "$root"/debs/libfaketime_*_arm64.deb Version >"$root/sysroot/.libfaketime-version"
   rm -rf "$root/debs"
-  stamp sysroot
+  relink_inside_sysroot
+  stamp sysroot-2
 }
 
-guest_cpu_files() {
-  # qemu -L looks a guest's absolute paths up in the sysroot first, so these stand in for the host's: the guest
-  # (glibc's CPU count, ONNX Runtime's cpuinfo) sees one CPU whatever the host has, and cpuinfo finds the files it
-  # warns about when /sys is not mounted. /proc/cpuinfo is qemu's own, from -cpu.
-  mkdir -p "$root/sysroot/sys/devices/system/cpu"
-  for name in possible present online; do echo 0 >"$root/sysroot/sys/devices/system/cpu/$name"; done
+relink_inside_sysroot() {
+  # An absolute link (python's sitecustomize.py -> /etc/python3.11/..., openssl.cnf -> /etc/ssl/...) is followed by
+  # the host's kernel, so the guest would read the host's file: point each at the sysroot's own copy instead.
+  local link
+  while IFS= read -r link; do
+    ln -sfn "$(realpath -m --relative-to="$(dirname "$link")" "$root/sysroot$(readlink "$link")")" "$link"
+  done < <(find "$root/sysroot" -type l -lname '/*')
+}
+
+guest_files() {
+  # qemu -L looks each of the guest's absolute paths up in the sysroot first and falls back to the host's, file by
+  # file; these stand in for the host files a guest run reads (listed with qemu -strace), so that the guest sees the
+  # set-up's machine whatever the host is: one CPU (glibc's count, ONNX Runtime's cpuinfo), a Cortex-A76 core with
+  # its 512 KiB private L2 (Arm's TRM), no PCI, DRM or accelerator devices, an empty loader cache and preload list
+  # (the host's x86 cache is of no use to the guest's loader, which then searches its default folders, as before)
+  # and no locale aliases (the guest's locale is named exactly). /proc/cpuinfo is qemu's own, from -cpu.
+  local cpu="$root/sysroot/sys/devices/system/cpu"
+  mkdir -p "$cpu/cpu0/cache/index2" "$cpu/cpu0/topology" "$root/sysroot/sys/bus/pci/devices" \
+    "$root/sysroot/sys/class/drm" "$root/sysroot/sys/class/accel" "$root/sysroot/usr/share/locale"
+  for name in possible present online kernel_max; do echo 0 >"$cpu/$name"; done
+  echo 2 >"$cpu/cpu0/cache/index2/level"
+  echo 512K >"$cpu/cpu0/cache/index2/size"
+  echo 0 >"$cpu/cpu0/cache/index2/shared_cpu_list"
+  echo 0 >"$cpu/cpu0/topology/cluster_cpus_list"
+  echo 0 >"$cpu/cpu0/topology/physical_package_id"
+  : >"$root/sysroot/etc/ld.so.cache"
+  : >"$root/sysroot/etc/ld.so.preload"
+  : >"$root/sysroot/usr/share/locale/locale.alias"
 }
 
 install_wheels() {
@@ -185,7 +214,7 @@ write_versions() {
  "plugins_source": "qemu $(cat "$root/qemu/source-version")",
  "count_plugin_sha256": "$(sha256sum "$root/plugins/libcount.so" | cut -c1-16)",
  "sysroot_python": "$python_version", "litert": "$(ver ai_edge_litert)", "onnxruntime": "$(ver onnxruntime)",
- "numpy": "$(ver numpy)"}
+ "numpy": "$(ver numpy)", "libfaketime": "$(cat "$root/sysroot/.libfaketime-version")"}
 EOF
   mv "$root/versions.json.new" "$root/versions.json"
 }
@@ -195,7 +224,7 @@ private_apt
 build_qemu
 build_plugins
 build_sysroot
-guest_cpu_files
+guest_files
 install_wheels
 write_versions
 log "ready in $root ($(( $(date +%s) - started )) s)"

@@ -16,6 +16,7 @@ others only check that they agree to 0.01%. A protocol's run counts (1000 timed 
 
 from __future__ import annotations
 
+import shlex
 import time
 
 from bench.core.errors import BenchError, DeviceError
@@ -23,7 +24,8 @@ from bench.core.measurement import Measurement
 from bench.core.options import Option
 from bench.core.record import COUNT_TOLERANCE
 from devices.arm64_emu import cache
-from devices.arm64_emu.emulator import GUEST_ENV, Setup, count_instructions, find_setup, guest_command
+from devices.arm64_emu.emulator import GUEST_SCRIPT, Setup, count_instructions, find_setup
+from devices.arm64_emu.repeatable import GUEST_MODEL, guest_command, guest_env, model_format
 from devices.registry import Target, register_target
 
 CPUS = ("cortex-a76", "cortex-a57", "max")
@@ -59,11 +61,14 @@ class Arm64EmuTarget(Target):
 
     def plan(self, artifact, protocol, *, threads: int, options: dict) -> list[str]:
         setup = _setup_or_default()
+        fmt = model_format(artifact.path)
         plugin = ["-plugin", f"{setup.plugin('count')},out=MARKERS"]
-        cmd = guest_command(setup, plugin, artifact.path, warmup=options.get("count_warmup", 1),
+        cmd = guest_command(setup, plugin, fmt, "SEM SHM", warmup=options.get("count_warmup", 1),
                             runs=options.get("count_runs", 2), threads=threads, cpu=options.get("cpu", CPUS[0]))
-        env = " ".join(f"{k}={v}" for k, v in {**GUEST_ENV, "PYTHONPATH": str(setup.root / "site")}.items())
-        return [f"env {env} {' '.join(cmd)}"]
+        env = " ".join(f"{k}={v}" for k, v in guest_env(setup.root / "site").items())
+        return [f"# in a new folder holding {GUEST_MODEL}.{fmt} -> {artifact.path}, with a POSIX semaphore SEM and "
+                f"shared memory SHM made for libfaketime:",
+                f"env -i {env} {shlex.join(cmd)} < {GUEST_SCRIPT}"]
 
     def measure(self, artifact, protocol, *, threads, options, progress) -> Measurement:
         if threads != 1:  # several guest threads interleave differently on each run: counts stop being exact
@@ -129,7 +134,8 @@ def _device_facts(setup: Setup, cpu: str, runtime_key: str) -> dict:
             "setup": {"qemu": v.get("qemu"), "plugin": f"count.c {v.get('count_plugin_sha256')} "
                                                        f"({v.get('plugins_source')})",
                       "sysroot_python": v.get("sysroot_python"), runtime_key: v.get(runtime_key),
-                      "numpy": v.get("numpy"), "cpu": cpu}}
+                      "numpy": v.get("numpy"), "guest_clock": f"libfaketime {v.get('libfaketime')}, stopped",
+                      "cpu": cpu}}
 
 
 def _setup_or_default() -> Setup:
