@@ -44,7 +44,7 @@ def run(
 ):
     """Measure models on a target and store one record per measurement."""
     from bench.core.protocols import protocol_for
-    from bench.pipeline import Cell, plan_cells, prepare, run_cells
+    from bench.pipeline import Cell, plan_cells, prepare
     from bench.pipeline.parallel import side_by_side
     from bench.store import check_writable
 
@@ -61,6 +61,13 @@ def run(
     if dry_run:
         ui.write_out("\n".join(plan_cells(cells)))
         return
+    _measure(cells, store, workers, as_json=as_json, suite=suite)
+
+
+def _measure(cells, store, workers, *, as_json: bool, suite: str | None) -> None:
+    """Measure and store the cells with a progress bar; a table of what was measured (or JSON lines as it goes)."""
+    from bench.pipeline import run_cells
+
     with ui.progress_bar() as bar:
         finished = (lambda cell, record: ui.print_json(record.summary())) if as_json else (lambda cell, record: None)
         try:

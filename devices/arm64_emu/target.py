@@ -37,6 +37,7 @@ class Arm64EmuTarget(Target):
     description = ("LiteRT aarch64 + XNNPACK (.tflite) or ONNX Runtime aarch64 CPU EP (.onnx) under qemu-aarch64: "
                    "instructions per inference and their mix (deterministic)")
     kind = "emulator"
+    exact = True  # instructions per inference: several guests at once count the same
     runtime = "litert-aarch64, onnxruntime-aarch64"
     runtimes = {"tflite": ("litert-aarch64", "litert", "xnnpack"),  # format: (record runtime, versions key, delegate)
                 "onnx": ("onnxruntime-aarch64", "onnxruntime", "CPUExecutionProvider")}
