@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from bench.core.errors import ArtifactError
+from bench.core.outcome import Timing
 from devices.affinity import pinned
 from devices.hostinfo import host_facts
 from devices.registry import Measurement, Target, register_target
@@ -87,7 +88,7 @@ class InProcessTarget(Target):
         return Measurement(
             runtime=self.runtime,
             runtime_version=package_versions(runtime_package)[runtime_package] or "unknown",
-            samples_ns=samples,
+            outcome=Timing(samples_ns=samples),
             device={**host_facts(), "pinned_cores": cores},
             options={"threads": threads, **self.fixed_options, **options},
         )

@@ -213,10 +213,14 @@ def test_import_refuses_a_failed_run(tmp_path):
 def test_import_cli_stores_a_real_log(tmp_path):
     store = tmp_path / "s.sqlite"
     result = run_bench("import", "benchmark-model", DATA / "desktop_xnnpack_info_prefix.txt", "--model", "mobilenet_v1",
-                       "--target", "android", "--store", store, "--json")
+                       "--target", "android", "--protocol", "mobileone", "--store", store, "--json")
     assert result.returncode == 0, result.stderr
     [stored] = json.loads(run_bench("results", "--store", store, "--json").stdout)
     assert stored["latency_ms"] == stored["min_ms"] == 13.105 and stored["runs"] == 74 and stored["target"] == "android"
+    by_default = run_bench("import", "benchmark-model", DATA / "desktop_xnnpack_info_prefix.txt", "--model",
+                           "mobilenet_v1", "--target", "android", "--store", store, "--json")
+    record = json.loads(by_default.stdout)  # Android's own protocol: the mean of the run, as MobileNetV4 measured
+    assert record["protocol"] == "mnv4" and record["latency_ms"] == record["mean_ms"] == 13.5202
 
 
 @pytest.mark.parametrize("content, says", [
@@ -734,10 +738,11 @@ def test_cli_dry_run_prints_the_adb_commands(tmp_path, binary, tflite_model):
     lines = result.stdout.splitlines()
     assert f"adb -s PX7A push {binary} /data/local/tmp/bench/benchmark_model" in lines
     timed = [ln for ln in lines if "--num_runs=1000" in ln]
-    assert timed == [f"adb -s PX7A shell 'taskset <mask> /data/local/tmp/bench/benchmark_model "
-                     f"--graph=/data/local/tmp/bench/{content_hash(Path(tflite_model))[:16]}.tflite --num_runs=1000 "
-                     "--warmup_runs=100 --min_secs=0 --warmup_min_secs=0 --max_secs=100000 --num_threads=1 "
-                     "--use_xnnpack=true'"]
+    assert lines[0].endswith("(tflite/fp32, mnv4)")  # Android's own protocol: 5 invocations of 1000 runs
+    assert timed == 5 * [f"adb -s PX7A shell 'taskset <mask> /data/local/tmp/bench/benchmark_model "
+                         f"--graph=/data/local/tmp/bench/{content_hash(Path(tflite_model))[:16]}.tflite "
+                         "--num_runs=1000 --warmup_runs=100 --min_secs=0 --warmup_min_secs=0 --max_secs=100000 "
+                         "--num_threads=1 --use_xnnpack=true'"]
     assert any("--enable_op_profiling=true" in ln for ln in lines)
     assert "adb -s PX7A shell 'getprop ro.product.cpu.abilist'" in lines
     clocks = f"adb -s PX7A shell {shlex.quote(clock_command(None))}"

@@ -19,6 +19,7 @@ import time
 
 from bench.core.errors import BenchError, UnsupportedFormat
 from bench.core.options import Option
+from bench.core.outcome import Timing
 from devices.aihub.client import AIHubError
 from devices.aihub.profile import PartialPlacement, device_facts, summarize
 from devices.registry import Measurement, Target, register_target
@@ -185,7 +186,7 @@ class AIHubTarget(Target):
         except PartialPlacement as e:  # the job is done: say how to keep it without paying for a re-run
             raise PartialPlacement(f"{e} (AI Hub job {job.job_id}: `bench import aihub {job.job_id} "
                                    "--allow-partial` stores it without a re-run)") from None
-        progress(len(m.samples_ns[0]))
+        progress(len(m.outcome.samples_ns[0]))
         return m
 
     @staticmethod
@@ -230,7 +231,8 @@ def measurement(document: dict, job, device, fmt: str, compute_unit: str, allow_
     return Measurement(
         runtime=f"aihub-{runtime}",
         runtime_version=f"AI Hub {job.hub_version}".strip(),
-        samples_ns=[samples],
+        outcome=Timing(samples_ns=[samples]),
+        ran={k: method[k] for k in ("warmup", "runs", "repeats")},  # AI Hub's own counts, not the protocol's
         device=device_facts(device.name, device.os, device.attributes),
         options={"compute_unit": compute_unit, **precision_facts, "profile_options": options_string,
                  "delegation": facts["placement"]["status"]},

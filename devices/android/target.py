@@ -13,6 +13,7 @@ from pathlib import Path
 from bench.core.errors import BenchError, DeviceError, UnsupportedFormat
 from bench.core.hashing import content_hash
 from bench.core.options import Option
+from bench.core.outcome import Timing
 from devices.android.adb import Adb, choose_serial, list_devices
 from devices.android.benchmark_model import (
     DELEGATES,
@@ -203,7 +204,7 @@ class AndroidTarget(Target):
         return Measurement(
             runtime=self.runtime,
             runtime_version=f"benchmark_model sha256:{content_hash(session.binary)[:12]}",
-            repeat_summaries=[log.measured.summary() for log in logs],
+            outcome=Timing(repeat_summaries=[log.measured.summary() for log in logs]),
             device={**facts, "affinity_cores": session.cores},
             options={"threads": session.threads, "delegate": session.delegate, "accelerator": session.accelerator,
                      "compute_unit": _compute_unit(session),

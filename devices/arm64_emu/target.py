@@ -22,6 +22,7 @@ import time
 from bench.core.errors import BenchError, DeviceError
 from bench.core.measurement import Measurement
 from bench.core.options import Option
+from bench.core.outcome import Count
 from bench.core.record import COUNT_TOLERANCE
 from devices.arm64_emu import cache
 from devices.arm64_emu.emulator import GUEST_SCRIPT, Setup, count_instructions, find_setup
@@ -94,13 +95,13 @@ class Arm64EmuTarget(Target):
             runtime_version=str(setup.versions.get(versions_key, "unknown")),
             device=_device_facts(setup, cpu, versions_key),
             options={"threads": threads, "delegate": delegate, **options},
-            extra=extra,
-            unit="instructions",
-            counts=result["counts"],
-            counting={"method": "markers around each inference, less the cost of an empty marker pair; the "
-                                "instructions of the thread that ran it",
-                      "warmup": warmup, "counted": runs, "statistic": "first counted inference",
-                      "protocol_not_applied": protocol.name},
+            extra={**extra, "counting": {
+                "method": "markers around each inference, less the cost of an empty marker pair; the instructions of "
+                          "the thread that ran it",
+                "warmup": warmup, "counted": runs, "statistic": "first counted inference",
+                "protocol_not_applied": protocol.name}},
+            outcome=Count(unit="instructions", counts=result["counts"]),
+            ran={"warmup": warmup, "runs": runs, "repeats": 1},  # a protocol's run counts do not apply to a count
         )
 
 
