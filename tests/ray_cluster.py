@@ -1,6 +1,6 @@
 """A real Ray cluster on this machine for the tests and the benchmark: a head node and worker nodes, each a
-`ray start --block` process in its own session (so one node can be killed alone), each with its own temp dir and
-its own artifact cache, as separate machines would have.
+`ray start --block` process in its own process group (so one node can be killed alone), each with its own temp dir
+and its own artifact cache, as separate machines would have.
 
 Facts about `ray start` (Ray 2.60, checked here):
 - `--node-ip-address 127.0.0.1` is replaced by the machine's reachable address (ray/_private/services.py
@@ -114,8 +114,9 @@ class LocalCluster:
         cmd = [str(RAY), "start", "--block", "--node-ip-address=127.0.0.1", f"--num-cpus={cpus}",
                f"--temp-dir={temp_dir}", "--disable-usage-stats", *args]
         with open(log, "w") as out:
-            process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=node_env,
-                                       start_new_session=True)
+            # Its own process group (killed as one, and a terminal's Ctrl-C does not reach it), in this session:
+            # with the kernel's autogroup scheduling a new session would get a CPU share of its own.
+            process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=node_env, process_group=0)
         node = Node(process, temp_dir, cache, log)
         self._wait_started(node)
         return node
