@@ -15,6 +15,7 @@ from bench.core.errors import BenchError, UnknownChoice
 from bench.prediction import (Figures, FitRow, MissingFigures, NotEnoughModels, calibration_for, fit_calibration,
                               list_phones, phone, predict, save_calibration)
 from bench.prediction import calibration as calmod
+from bench.prediction import features as feat
 from bench.prediction import fit as fm
 from bench.prediction import published as pub
 from bench.prediction.phones import FACTS
@@ -118,6 +119,16 @@ def test_a_mix_feature_fits_and_a_record_without_a_mix_is_refused():
         predict(cal, 1000)
 
 
+def test_bytes_features_come_from_the_records_memory_bytes():
+    extra = {"instruction_mix": {"simd_fp": 6, "integer": 1, "load": 2, "store": 1, "branch": 0, "other": 0},
+             "memory_bytes": {"load": 64, "store": 16}, "cache": {"per_inference": {"l1d_misses": 2, "l2_misses": 1}}}
+    f = Figures.from_extra(10, extra)
+    assert feat.row(("bytes_per_instruction", "load_bytes_per_instruction", "simd_fp_share", "l1d_mpki"), f) == \
+        pytest.approx([1.0, 8.0, 6.4, 0.6, 200.0])
+    with pytest.raises(MissingFigures, match="memory_bytes"):
+        feat.row(("store_bytes_per_instruction",), Figures(10))
+
+
 def test_calibration_file_round_trip(user_calibrations):
     cal = fit_calibration(rows_with_ratios([80, 84, 88, 76, 92]), "s23", "int8", cal_id="s23-test", **RUNTIMES,
                           emulator_setup={"qemu": "7.2"})
@@ -203,8 +214,8 @@ def test_shipped_calibrations_restate_their_fit_and_errors():
         for entry in cal.fit_set:
             source = published[entry["source"]]  # every fitted row is a published row
             assert (source.twin, source.latency_ms, source.phone) == (entry["model"], entry["measured_ms"], cal.phone)
-            rows.append(FitRow(entry["model"], Figures(entry["count"], entry["instruction_mix"], entry["cache"]),
-                               entry["measured_ms"], entry["resolution"], entry["source"]))
+            figures = Figures(entry["count"], entry["instruction_mix"], entry["cache"], entry.get("memory_bytes"))
+            rows.append(FitRow(entry["model"], figures, entry["measured_ms"], entry["resolution"], entry["source"]))
         again = fit_calibration(rows, cal.phone, cal.precision, threads=cal.threads, features=cal.features,
                                 measured_runtime=cal.measured_runtime, emulated_runtime=cal.emulated_runtime)
         assert again.loo == pytest.approx(cal.loo) and again.rho == pytest.approx(cal.rho)

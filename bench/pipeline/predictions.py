@@ -49,6 +49,6 @@ def predictions(record, phones) -> list[dict]:
     for phone in phones:
         calibration = calibration_or_refusal(phone, record.precision, record.threads, record.format)
         made = predict(calibration, figures.count, figures.instruction_mix, figures.cache,
-                       setup=record.device.get("setup"))
+                       setup=record.device.get("setup"), memory_bytes=figures.memory_bytes)
         found.append({"label": "predicted", **made.to_dict()})
     return found

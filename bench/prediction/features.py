@@ -2,7 +2,8 @@
 
 Every feature is a plain number from exact, deterministic figures of a record: the instruction count, the
 instruction mix a translation-time plugin counts (record.extra["instruction_mix"]: simd_fp, integer, load, store,
-branch, other, summing to the count) and the simulated cache misses (record.extra["cache"]["per_inference"]).
+branch, other, summing to the count), the bytes loads and stores name in their encodings
+(record.extra["memory_bytes"]: load, store) and the simulated cache misses (record.extra["cache"]["per_inference"]).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ class Figures:
     count: int
     instruction_mix: dict | None = None
     cache: dict | None = None  # per-inference misses: l1d_misses, l2_misses, ...
+    memory_bytes: dict | None = None  # bytes loaded and stored per inference: load, store
 
     @classmethod
     def from_extra(cls, count: int, extra: dict | None) -> "Figures":
@@ -29,7 +31,7 @@ class Figures:
         cache = extra.get("cache")
         if isinstance(cache, dict) and "per_inference" in cache:
             cache = cache["per_inference"]
-        return cls(int(count), extra.get("instruction_mix"), cache)
+        return cls(int(count), extra.get("instruction_mix"), cache, extra.get("memory_bytes"))
 
 
 def _share(name: str):
@@ -52,10 +54,23 @@ def _cache(f: Figures) -> dict:
     return f.cache
 
 
+def _bytes_per_instruction(*names: str):
+    return lambda f: sum(_memory(f)[n] for n in names) / f.count
+
+
+def _memory(f: Figures) -> dict:
+    if not f.memory_bytes:
+        raise MissingFigures("memory_bytes")
+    return f.memory_bytes
+
+
 # name -> (what it needs, how it is computed)
 FEATURES = {
     "log_count": ("count", lambda f: math.log(f.count)),
     **{f"{c}_share": ("instruction_mix", _share(c)) for c in MIX_CLASSES},
+    "bytes_per_instruction": ("memory_bytes", _bytes_per_instruction("load", "store")),
+    "load_bytes_per_instruction": ("memory_bytes", _bytes_per_instruction("load")),
+    "store_bytes_per_instruction": ("memory_bytes", _bytes_per_instruction("store")),
     "l1d_mpki": ("cache", _per_kilo("l1d_misses")),
     "l2_mpki": ("cache", _per_kilo("l2_misses")),
 }
@@ -64,6 +79,7 @@ FEATURES = {
 class MissingFigures(BenchError):
     def __init__(self, what: str):
         hint = {"instruction_mix": "an arm64-emu run whose emulator counts instruction classes",
+                "memory_bytes": "an arm64-emu run whose emulator counts bytes loaded and stored",
                 "cache": "an arm64-emu run with --cache-sim"}[what]
         super().__init__(f"this prediction needs the record's {what}, which it lacks; it comes from {hint}")
         self.what = what

@@ -100,14 +100,15 @@ def fit_calibration(rows, phone: str, precision: str, *, threads: int = 1, featu
 
 def _fit_entry(r: FitRow, fitted: float, loo: float) -> dict:
     return {"model": r.model, "resolution": r.resolution, "count": r.figures.count,
-            "instruction_mix": r.figures.instruction_mix, "cache": r.figures.cache, "measured_ms": r.measured_ms,
+            "instruction_mix": r.figures.instruction_mix, "memory_bytes": r.figures.memory_bytes,
+            "cache": r.figures.cache, "measured_ms": r.measured_ms,
             "fitted_ms": round(float(fitted), 4), "loo_ms": round(float(loo), 4), "source": r.source}
 
 
 def predict(calibration: Calibration, count: int, instruction_mix: dict | None = None, cache: dict | None = None,
-            setup: dict | None = None) -> Prediction:
+            setup: dict | None = None, memory_bytes: dict | None = None) -> Prediction:
     """The phone's milliseconds for one inference with these emulated figures, with the calibration's band."""
-    figures = feat.Figures(int(count), instruction_mix, cache)
+    figures = feat.Figures(int(count), instruction_mix, cache, memory_bytes)
     x = np.array(feat.row(calibration.features, figures))
     ms = figures.count * math.exp(float(x @ np.array(calibration.coefficients)))
     low, high = calibration.band

@@ -2,7 +2,10 @@
 emulated figures this project measured for their twins (emulated.csv), joined into fit rows.
 
 A published row names the model as published and, when this project can build an exact twin, the timm name and
-resolution of that twin; rows without a twin are kept for the record and left out of every fit.
+resolution of that twin; rows without a twin are kept for the record and left out of every fit. A row whose
+original is a TensorFlow model may also name `twin_tf_padding`: the same timm network built with TF's "same"
+padding (`name+same` is timm.create_model(name, pad_type="same")), whose graph has no PAD ops before its stride-2
+convolutions, as the TF graph had none; the benchmark reports the prediction with those counts beside the default.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ class PublishedRow:
     latency_ms: float
     source: str
     note: str
+    twin_tf_padding: str = ""  # the twin built with TF's "same" padding, for rows whose original came from TF
 
     @property
     def family(self) -> str:
@@ -83,7 +87,8 @@ def read_published(directory: Path = PUBLISHED_DIR) -> list[PublishedRow]:
                     rows.append(PublishedRow(
                         r["row_id"], r["table"], r["phone"], int(r["threads"]), r["runtime"], r["precision"],
                         r["statistic"], r["model_published"], _num(r["published_macs_m"]),
-                        _num(r["resolution"], int), r["twin"], float(r["latency_ms"]), r["source"], r["note"]))
+                        _num(r["resolution"], int), r["twin"], float(r["latency_ms"]), r["source"], r["note"],
+                        r.get("twin_tf_padding") or ""))
                 except (KeyError, ValueError) as exc:
                     raise InputDataError(f"{path.name}: row {r.get('row_id')!r} is malformed ({exc})") from None
     return rows
@@ -100,8 +105,9 @@ def read_emulated(path: Path = EMULATED_CSV) -> dict[tuple[str, int, str], Emula
         for r in csv.DictReader(fh):
             mix = {c: int(r[f"mix_{c}"]) for c in MIX_CLASSES} if r.get("mix_simd_fp") else None
             cache = {c: int(r[c]) for c in CACHE_FIELDS} if r.get("l1d_misses") else None
+            memory = {k: int(r[f"bytes_{k}"]) for k in ("load", "store")} if r.get("bytes_load") else None
             key = (r["model"], int(r["resolution"]), r["precision"])
-            out[key] = Emulated(key[0], key[1], key[2], Figures(int(r["count"]), mix, cache), int(r["macs"]),
+            out[key] = Emulated(key[0], key[1], key[2], Figures(int(r["count"]), mix, cache, memory), int(r["macs"]),
                                 _num(r["host_litert_ms"]), r["setup"])
     return out
 

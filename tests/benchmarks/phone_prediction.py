@@ -37,8 +37,10 @@ from bench.prediction.features import row as feature_row  # noqa: E402
 from bench.prediction.model import FitRow, fit_calibration, predict  # noqa: E402
 
 FEATURE_SETS = [(), ("log_count",), ("simd_fp_share",), ("load_share",), ("store_share",), ("branch_share",),
+                ("bytes_per_instruction",), ("load_bytes_per_instruction",), ("store_bytes_per_instruction",),
                 ("simd_fp_share", "load_share"), ("l1d_mpki",), ("l2_mpki",)]
 MIN_ROWS = 5
+FEATURE_MIN_ROWS = 10
 
 
 def group_tables(pairs):
@@ -69,13 +71,13 @@ def _has(figures, need: str) -> bool:
     return bool(getattr(figures, need))
 
 
-def stats_line(label: str, loo, ms) -> str:
+def stats_line(label: str, loo, ms, kind: str = "LOO error") -> str:
     s = fm.error_summary(fm.relative_errors(loo, ms))
-    return (f"  {label:34s} rho {fm.spearman(loo, ms):+.3f}   LOO error mean {100 * s['mean']:5.1f}%  "
+    return (f"  {label:34s} rho {fm.spearman(loo, ms):+.3f}   {kind} mean {100 * s['mean']:5.1f}%  "
             f"median {100 * s['median']:5.1f}%  max {100 * s['max']:5.1f}%")
 
 
-def predictors(rows):
+def predictors(rows, emulated):
     """(label, leave-one-out predictions) for every predictor that has its figures for all rows."""
     ms = [p.latency_ms for p, _ in rows]
     out = []
@@ -83,6 +85,10 @@ def predictors(rows):
         loo = feature_loo(rows, names)
         if loo is not None:
             out.append(("arm64-emu count" + (" + " + " + ".join(names) if names else " (one scale)"), loo))
+    tf_padded = [emulated.get((p.twin_tf_padding, p.resolution, p.precision)) for p, _ in rows]
+    if any(tf_padded):
+        counts = [(t or e).figures.count for t, (_, e) in zip(tf_padded, rows)]
+        out.append((f"count, TF-padding twins ({sum(map(bool, tf_padded))})", one_scale_loo(counts, ms)))
     host = [e.host_litert_ms for _, e in rows]
     if all(h for h in host):
         out.append(("host-litert ms (one scale)", one_scale_loo(host, ms)))
@@ -90,16 +96,28 @@ def predictors(rows):
     return out
 
 
-def report_table(key, rows) -> None:
+def report_table(key, rows, emulated) -> None:
     table, phone, precision, threads = key
     families = sorted({p.family for p, _ in rows})
     print(f"\n{table}: {phone} CPU, {precision}, {threads} thread(s), {len(rows)} models, "
           f"{len(families)} families ({', '.join(families)})")
     ms = np.array([p.latency_ms for p, _ in rows])
-    preds = predictors(rows)
+    preds = predictors(rows, emulated)
     for label, loo in preds:
         print(stats_line(label, loo, ms))
+    report_cache(rows)
     report_families(rows, preds[0][1], ms)
+
+
+def report_cache(rows) -> None:
+    """Simulated cache misses, on the models of the table that have them (--cache-sim is slow: not all do)."""
+    subset = [(p, e) for p, e in rows if e.figures.cache]
+    if len(subset) < MIN_ROWS or len(subset) == len(rows):
+        return
+    ms = np.array([p.latency_ms for p, _ in subset])
+    print(f"  on the {len(subset)} models with simulated cache misses (--cache-sim):")
+    for names in ((), ("l1d_mpki",), ("l2_mpki",)):
+        print(stats_line("  count" + "".join(" + " + n for n in names), feature_loo(subset, names), ms))
 
 
 def report_families(rows, loo, ms) -> None:
@@ -116,13 +134,26 @@ def report_families(rows, loo, ms) -> None:
 def calibration_from(key, rows, names=(), cal_id=None):
     table, phone, precision, threads = key
     fit_rows = [FitRow(p.twin, e.figures, p.latency_ms, p.resolution, p.row_id) for p, e in rows]
-    setups = sorted({e.setup for _, e in rows})
+    setups = {e.setup for _, e in rows}
+    if len(setups) != 1:
+        raise SystemExit(f"{table} {phone}: the twins were counted on {len(setups)} different emulator set-ups")
+    setup = json.loads(setups.pop())
     return fit_calibration(fit_rows, phone, precision, threads=threads, features=names,
-                           measured_runtime=f"{rows[0][0].runtime}, as in source {rows[0][0].source}",
-                           emulated_runtime="litert-aarch64 1.4.0", emulator_setup={"setup": "; ".join(setups)},
+                           measured_runtime=f"{rows[0][0].runtime}; {rows[0][0].statistic}; source {rows[0][0].source}",
+                           emulated_runtime=f"litert-aarch64 {setup.get('litert')}", emulator_setup=setup,
                            cal_id=cal_id or f"{phone}-{precision}-{threads}t-{table}",
                            notes=f"fitted on table {table} ({len(rows)} models); figures from "
                                  f"bench/prediction/emulated.csv")
+
+
+def report_combined(groups, emulated) -> None:
+    """Every table of one phone, precision and thread count pooled (different runtime versions: a harder test)."""
+    pooled = defaultdict(list)
+    for key, rows in groups.items():
+        pooled[("all tables",) + key[1:]] += rows
+    for key, rows in sorted(pooled.items()):
+        if len({p.table for p, _ in rows}) > 1 and len(rows) >= MIN_ROWS:
+            report_table(key, rows, emulated)
 
 
 def report_held_back(groups) -> None:
@@ -135,15 +166,17 @@ def report_held_back(groups) -> None:
         for fit_key in keys:
             if len(groups[fit_key]) < MIN_ROWS:
                 continue
-            cal = calibration_from(fit_key, groups[fit_key])
+            cal = calibration_from(fit_key, groups[fit_key], chosen_features(fit_key, groups[fit_key]))
             for test_key in keys:
                 if test_key == fit_key:
                     continue
                 rows = groups[test_key]
-                pred = [predict(cal, e.figures.count).ms for _, e in rows]
+                pred = [predict(cal, e.figures.count, e.figures.instruction_mix, e.figures.cache,
+                                memory_bytes=e.figures.memory_bytes).ms for _, e in rows]
                 ms = [p.latency_ms for p, _ in rows]
-                print(f"  fit {fit_key[0]} -> {test_key[0]} ({test_key[1]}, {test_key[2]}, {len(rows)} models):"
-                      f"{stats_line('', pred, ms)[36:]}")
+                print(f"  fit {fit_key[0]} (count{''.join(', ' + f for f in cal.features)}) -> {test_key[0]} "
+                      f"({test_key[1]}, {test_key[2]}, {len(rows)} models):"
+                      f"{stats_line('', pred, ms, 'held-back error')[36:]}")
 
 
 def report_twins(pairs) -> None:
@@ -157,27 +190,49 @@ def report_twins(pairs) -> None:
     print(f"Twin MACs check: {len(seen)} twin(s) differ from the published MACs by more than 5%")
 
 
+def chosen_features(key, rows) -> tuple:
+    """The count alone, unless the table has at least FEATURE_MIN_ROWS models and one single feature lowers both the
+    leave-one-out mean and max error by a fifth or more: a rule stated before looking, so that the choice cannot
+    chase noise in a few rows (choosing among features on the same leave-one-out errors flatters them a little)."""
+    if len(rows) < FEATURE_MIN_ROWS:
+        return ()
+    ms = np.array([p.latency_ms for p, _ in rows])
+    base = fm.error_summary(fm.relative_errors(feature_loo(rows, ()), ms))
+    best, best_mean = (), base["mean"]
+    for names in [n for n in FEATURE_SETS[1:] if len(n) == 1]:
+        loo = feature_loo(rows, names)
+        if loo is None:
+            continue
+        s = fm.error_summary(fm.relative_errors(loo, ms))
+        if s["mean"] <= 0.8 * base["mean"] and s["max"] <= 0.8 * base["max"] and s["mean"] < best_mean:
+            best, best_mean = names, s["mean"]
+    return best
+
+
 def write_calibrations(groups) -> None:
     for key, rows in sorted(groups.items()):
         if len(rows) < MIN_ROWS:
             continue
-        cal = calibration_from(key, rows)
+        cal = calibration_from(key, rows, chosen_features(key, rows))
         path = save_calibration(cal, SHIPPED_DIR)
-        print(f"wrote {path.relative_to(ROOT)}: rho {cal.rho:+.3f}, LOO mean {100 * cal.loo['mean']:.1f}%, "
+        print(f"wrote {path.relative_to(ROOT)}: features count{''.join(', ' + f for f in cal.features)}; rho "
+              f"{cal.rho:+.3f}, LOO rho {cal.loo_rho:+.3f}, LOO mean {100 * cal.loo['mean']:.1f}%, "
               f"max {100 * cal.loo['max']:.1f}%")
 
 
 def run(args) -> None:
-    pairs = pub.paired(pub.read_published(), pub.read_emulated(args.emulated))
+    emulated = pub.read_emulated(args.emulated)
+    pairs = pub.paired(pub.read_published(), emulated)
     unmatched = [p for p in pub.read_published() if p.twin and p not in {q for q, _ in pairs}]
     print(f"{len(pairs)} published rows paired with emulated figures; {len(unmatched)} twins not measured yet")
     report_twins(pairs)
     groups = {k: v for k, v in group_tables(pairs).items()}
     for key, rows in sorted(groups.items()):
         if len(rows) >= MIN_ROWS:
-            report_table(key, rows)
+            report_table(key, rows, emulated)
         else:
             print(f"\n{key[0]}: {key[1]}, {key[2]}: {len(rows)} models (fewer than {MIN_ROWS}: no fit)")
+    report_combined(groups, emulated)
     report_held_back(groups)
     if args.write_calibrations:
         write_calibrations(groups)
@@ -188,45 +243,81 @@ def run(args) -> None:
 def cells():
     seen = []
     for p in pub.read_published():
-        if p.twin and (p.twin, p.resolution, p.precision) not in seen:
-            seen.append((p.twin, p.resolution, p.precision))
+        for twin in (p.twin, p.twin_tf_padding):
+            if twin and (twin, p.resolution, p.precision) not in seen:
+                seen.append((twin, p.resolution, p.precision))
     return seen
 
 
 def measure(args) -> None:
     py = args.python or sys.executable
     for model, res, precision in cells():
+        if model.endswith("+same"):
+            count_tf_padded(model, res, precision, args.store[0])
+            continue
         for target, extra in (("arm64-emu", []), ("host-litert", ["--runs", "100", "--warmup", "10"])):
             cmd = [py, "-m", "bench.cli", "run", "--model", model, "--resolution", str(res), "--target", target,
-                   "--precision", precision, "--json", "--store", args.store, *extra]
+                   "--precision", precision, "--json", "--store", args.store[0], *extra]
             if target == "arm64-emu" and args.cache_sim:
                 cmd += ["--cache-sim"]
             done = subprocess.run(cmd, cwd=args.bench_root, capture_output=True, text=True)
             print(f"{'ok  ' if done.returncode == 0 else 'FAIL'} {model}@{res} {precision} {target}", flush=True)
 
 
-def latest_records(store_path: str) -> dict:
-    """The newest record per (model, resolution, precision, target), read as the flat JSON every release writes."""
+def count_tf_padded(name: str, res: int, precision: str, store_path: str) -> None:
+    """timm's network with TF "same" padding, exported and counted by this checkout's pipeline (a torch module
+    has no CLI name), stored as name+same."""
+    import timm
+
+    import devices.arm64_emu.target  # noqa: F401  (registers arm64-emu)
+    from bench.core.errors import BenchError
+    from bench.core.protocols import get_protocol
+    from bench.pipeline.coordinator import Hooks, measure_cell, prepare_cells
+    from bench.pipeline.spec import Cell, RunSpec, prepare
+    from bench.store import Store
+
+    module = timm.create_model(name.removesuffix("+same"), pretrained=False, pad_type="same").eval()
+    spec = RunSpec(model=module, target="arm64-emu", format="tflite", precision=precision, resolution=res,
+                   input_size=(1, 3, res, res), name=name)
+    cell = Cell(prepare(spec)[0], get_protocol("mobileone"))
+    try:
+        prepare_cells([cell], Hooks())
+        record = measure_cell(cell)
+    except BenchError as exc:
+        print(f"FAIL {name}@{res} {precision} arm64-emu: {exc}", flush=True)
+        return
+    with Store(store_path) as store:
+        store.add(record)
+    print(f"ok   {name}@{res} {precision} arm64-emu", flush=True)
+
+
+def latest_records(store_paths) -> dict:
+    """The newest record per (model, resolution, precision, target) over the stores, read as the flat JSON every
+    release writes."""
     import sqlite3
 
+    records = []
+    for path in store_paths:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+            records += [json.loads(text) for (text,) in db.execute("SELECT record_json FROM records")]
     latest = {}
-    with sqlite3.connect(f"file:{store_path}?mode=ro", uri=True) as db:
-        for (text,) in db.execute("SELECT record_json FROM records ORDER BY timestamp"):
-            r = json.loads(text)
-            latest[(r["model"], r["resolution"], r["precision"], r["target"])] = r
+    for r in sorted(records, key=lambda r: r["timestamp"]):
+        latest[(r["model"], r["resolution"], r["precision"], r["target"])] = r
     return latest
 
 
 def emulated_row(rec: dict, host: dict | None) -> dict:
     extra = rec.get("extra") or {}
     mix = extra.get("instruction_mix") or {}
+    memory = extra.get("memory_bytes") or {}
     cache = (extra.get("cache") or {}).get("per_inference") or {}
     setup = (rec.get("device") or {}).get("setup", {})
     return {"model": rec["model"], "resolution": rec["resolution"], "precision": rec["precision"],
             "count": rec["count"], **{f"mix_{c}": mix.get(c, "") for c in MIX_CLASSES},
+            "bytes_load": memory.get("load", ""), "bytes_store": memory.get("store", ""),
             **{c: cache.get(c, "") for c in pub.CACHE_FIELDS}, "macs": rec["macs"],
             "host_litert_ms": round(host["latency_ms"], 4) if host and host.get("latency_ms") else "",
-            "setup": "; ".join(f"{k} {setup.get(k)}" for k in ("qemu", "plugin", "litert", "cpu")),
+            "setup": json.dumps(setup, sort_keys=True),
             "record_id": rec["id"]}
 
 
@@ -245,7 +336,8 @@ def write_emulated(args) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--emulated", default=str(pub.EMULATED_CSV), help="the emulated figures CSV")
-    parser.add_argument("--store", help="a store of arm64-emu and host-litert records of the twins")
+    parser.add_argument("--store", action="append", help="a store of arm64-emu and host-litert records of the "
+                        "twins (several: the newest record of each cell wins); --measure writes to the first")
     parser.add_argument("--measure", action="store_true", help="measure every twin into --store first")
     parser.add_argument("--cache-sim", action="store_true", help="with --measure: also simulate cache misses")
     parser.add_argument("--bench-root", default=str(ROOT), help="the checkout whose CLI measures")
