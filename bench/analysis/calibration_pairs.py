@@ -34,11 +34,16 @@ def names_of(record: Record) -> list[str]:
     target = record.target
     names = [target, target.removeprefix("aihub-")]
     names += [str(record.device.get(k)) for k in ("model", "name") if record.device.get(k)]
-    return [n.strip().lower() for n in names if n]
+    return [_plain(n) for n in names if _plain(n)]
+
+
+def _plain(name: str) -> str:
+    """Case, spaces and hyphens apart, one name: adb says "Pixel 6", AI Hub "Samsung Galaxy S23", we say pixel6."""
+    return "".join(ch for ch in name.lower() if ch.isalnum())
 
 
 def is_phone_run(record: Record, phone) -> bool:
-    wanted = {phone.key, phone.name.lower(), *phone.aliases}
+    wanted = {_plain(n) for n in (phone.key, phone.name, *phone.aliases)}
     return bool(wanted & set(names_of(record)))
 
 
