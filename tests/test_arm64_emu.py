@@ -372,3 +372,19 @@ def test_counts_mix_and_bytes_repeat_exactly_in_processes_started_differently(ti
         out, err = process.communicate(timeout=900)
         assert process.returncode == 0, err[-2000:]
         assert json.loads(out.splitlines()[-1]) == serial
+
+
+def test_ab_with_a_phone_shows_its_predicted_change_beside_the_count_verdict(tiny_tflite, tmp_path):
+    """`bench ab --phone`: the verdict is the count's; the phone's predicted milliseconds ride along, labelled."""
+    import re
+
+    wide = _conv_tflite(tmp_path / "wide.tflite", 32)
+    done = run_bench("ab", "--baseline", tiny_tflite, "--candidate", wide, "--target", "arm64-emu", "--phone",
+                     "pixel1", "--store", tmp_path / "ab.sqlite", cwd=REPO)
+    assert done.returncode == 1, done.stderr  # the wider net is slower: the count gate says so
+    line = done.stdout.strip().splitlines()[-1]
+    ratio = float(re.search(r"ratio ([0-9.]+)", line).group(1))
+    predicted = re.search(r"predicted pixel1 ([0-9.]+) vs ([0-9.]+) ms \(([+-][0-9.]+)%, not measured\)", line)
+    assert "slower" in line and predicted, line
+    # pixel1's fp32 calibration scales the count alone: the predicted change is the count's
+    assert float(predicted.group(3)) == pytest.approx(100 * (ratio - 1), abs=0.1)
