@@ -1,6 +1,8 @@
-"""Which features a user's calibration uses: the ones asked for, or, by default, the candidate with the lowest
-leave-one-out error among the few the fit set can support (the count alone; the count and one share of the
-instruction mix; the features of the shipped calibration of that phone). Few rows fit few parameters."""
+"""Which features a calibration uses: the ones asked for or, by default, by a rule stated before looking at any
+table: the count alone, unless the fit set has at least FEATURE_MIN_ROWS models and one single feature lowers both
+the leave-one-out mean and max error by a fifth or more (then the best such feature). Choosing freely among features
+on the same leave-one-out errors would flatter them; a rule this strict keeps that small. Few rows fit few
+parameters."""
 
 from __future__ import annotations
 
@@ -8,34 +10,36 @@ from bench.core.errors import BenchError
 from bench.prediction import features as feat
 from bench.prediction.model import MIN_MODELS, SPARE_ROWS, NotEnoughModels, fit_calibration
 
+FEATURE_MIN_ROWS = 10
+REQUIRED_GAIN = 0.8  # a feature must bring both the mean and the max leave-one-out error to 80% or less
+SINGLE_FEATURES = ("log_count", *(f"{c}_share" for c in feat.MIX_CLASSES if c != "other"),
+                   "bytes_per_instruction", "load_bytes_per_instruction", "store_bytes_per_instruction")
 
-def candidates(rows, phone: str, precision: str, threads: int) -> list[tuple[str, ...]]:
-    """Feature sets to try, smallest first, each one the rows have the figures for and enough rows to judge."""
-    from bench.prediction.calibration import shipped
 
-    have = {"count"} | ({"instruction_mix"} if all(r.figures.instruction_mix for r in rows) else set()) | \
-        ({"cache"} if all(r.figures.cache for r in rows) else set())
-    sets = [()] + [(f"{c}_share",) for c in feat.MIX_CLASSES if c != "other"]
-    sets += [c.features for c in shipped() if (c.phone, c.precision, c.threads) == (phone, precision, threads)]
-    usable = [s for s in dict.fromkeys(sets) if feat.needs(s) <= have and len(rows) >= max(MIN_MODELS, len(s) + 1 +
-                                                                                             SPARE_ROWS)]
-    return usable or [()]
+def candidates(rows) -> list[tuple[str, ...]]:
+    """Single features the rows have the figures for, when there are enough rows to judge one."""
+    if len(rows) < max(FEATURE_MIN_ROWS, MIN_MODELS, 2 + SPARE_ROWS):
+        return []
+    have = {"count"} | {need for need in ("instruction_mix", "memory_bytes", "cache")
+                        if all(getattr(r.figures, need) for r in rows)}
+    return [(name,) for name in SINGLE_FEATURES if feat.needs((name,)) <= have]
 
 
 def fit_best(rows, phone: str, precision: str, *, threads: int = 1, features=None, **fit_args):
-    """The calibration with `features`, or with the candidate set of lowest leave-one-out mean error."""
+    """The calibration with `features`, or with the count alone unless one feature clearly earns its place."""
     rows = list(rows)
     if len(rows) < MIN_MODELS:
         raise NotEnoughModels(f"calibrating {phone} needs at least {MIN_MODELS} models measured on the phone and "
                               f"counted on arm64-emu; the store pairs {len(rows)}")
     if features is not None:
         return fit_calibration(rows, phone, precision, threads=threads, features=tuple(features), **fit_args)
-    fits = []
-    for names in candidates(rows, phone, precision, threads):
+    best = base = fit_calibration(rows, phone, precision, threads=threads, features=(), **fit_args)
+    for names in candidates(rows):
         try:
-            fits.append(fit_calibration(rows, phone, precision, threads=threads, features=names, **fit_args))
+            fit = fit_calibration(rows, phone, precision, threads=threads, features=names, **fit_args)
         except (BenchError, ValueError):
-            continue  # e.g. a singular design for this set: the others stand
-    if not fits:
-        raise BenchError(f"no calibration of {phone} could be fitted from these {len(rows)} models")
-    return min(fits, key=lambda c: (c.loo["mean"], len(c.features)))
+            continue  # e.g. a singular design for this feature: the others stand
+        if fit.loo["mean"] <= REQUIRED_GAIN * base.loo["mean"] and fit.loo["max"] <= REQUIRED_GAIN * base.loo["max"] \
+                and fit.loo["mean"] < best.loo["mean"]:
+            best = fit
+    return best

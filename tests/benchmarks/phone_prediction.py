@@ -34,13 +34,13 @@ from bench.prediction import published as pub  # noqa: E402
 from bench.prediction.calibration import SHIPPED_DIR, save_calibration  # noqa: E402
 from bench.prediction.features import MIX_CLASSES, needs  # noqa: E402
 from bench.prediction.features import row as feature_row  # noqa: E402
-from bench.prediction.model import FitRow, fit_calibration, predict  # noqa: E402
+from bench.prediction.choose import fit_best  # noqa: E402
+from bench.prediction.model import FitRow, predict  # noqa: E402
 
 FEATURE_SETS = [(), ("log_count",), ("simd_fp_share",), ("load_share",), ("store_share",), ("branch_share",),
                 ("bytes_per_instruction",), ("load_bytes_per_instruction",), ("store_bytes_per_instruction",),
                 ("simd_fp_share", "load_share"), ("l1d_mpki",), ("l2_mpki",)]
 MIN_ROWS = 5
-FEATURE_MIN_ROWS = 10
 
 
 def group_tables(pairs):
@@ -132,13 +132,14 @@ def report_families(rows, loo, ms) -> None:
 
 
 def calibration_from(key, rows, names=(), cal_id=None):
+    """The calibration fitted on this table with `names` (None: the features the default rule chooses)."""
     table, phone, precision, threads = key
     fit_rows = [FitRow(p.twin, e.figures, p.latency_ms, p.resolution, p.row_id) for p, e in rows]
     setups = {e.setup for _, e in rows}
     if len(setups) != 1:
         raise SystemExit(f"{table} {phone}: the twins were counted on {len(setups)} different emulator set-ups")
     setup = json.loads(setups.pop())
-    return fit_calibration(fit_rows, phone, precision, threads=threads, features=names,
+    return fit_best(fit_rows, phone, precision, threads=threads, features=names,
                            measured_runtime=f"{rows[0][0].runtime}; {rows[0][0].statistic}; source {rows[0][0].source}",
                            emulated_runtime=f"litert-aarch64 {setup.get('litert')}", emulator_setup=setup,
                            cal_id=cal_id or f"{phone}-{precision}-{threads}t-{table}",
@@ -191,22 +192,9 @@ def report_twins(pairs) -> None:
 
 
 def chosen_features(key, rows) -> tuple:
-    """The count alone, unless the table has at least FEATURE_MIN_ROWS models and one single feature lowers both the
-    leave-one-out mean and max error by a fifth or more: a rule stated before looking, so that the choice cannot
-    chase noise in a few rows (choosing among features on the same leave-one-out errors flatters them a little)."""
-    if len(rows) < FEATURE_MIN_ROWS:
-        return ()
-    ms = np.array([p.latency_ms for p, _ in rows])
-    base = fm.error_summary(fm.relative_errors(feature_loo(rows, ()), ms))
-    best, best_mean = (), base["mean"]
-    for names in [n for n in FEATURE_SETS[1:] if len(n) == 1]:
-        loo = feature_loo(rows, names)
-        if loo is None:
-            continue
-        s = fm.error_summary(fm.relative_errors(loo, ms))
-        if s["mean"] <= 0.8 * base["mean"] and s["max"] <= 0.8 * base["max"] and s["mean"] < best_mean:
-            best, best_mean = names, s["mean"]
-    return best
+    """The features `bench calibrate` would choose for this table (bench/prediction/choose.py: the count alone unless
+    one feature lowers both the leave-one-out mean and max by a fifth, on at least 10 models)."""
+    return calibration_from(key, rows, None).features
 
 
 def write_calibrations(groups) -> None:
