@@ -140,12 +140,13 @@ class TfliteExporter(Exporter):
         return describe_tflite(path)
 
     def export(self, model, request, out_path, context) -> dict:
-        import litert_torch
         import torch
 
         example = context["input"]
         float_path = out_path if request.precision == "fp32" else out_path.with_name("float32.tflite")
         with converter_output_captured():
+            import litert_torch  # its import logs torch deprecation warnings: captured with the converter's output
+
             edge_model = litert_torch.convert(model.eval(), (torch.from_numpy(example),))
             edge_model.export(str(float_path))
         float_out = run_tflite(float_path, example)
