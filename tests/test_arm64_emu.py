@@ -253,7 +253,7 @@ def test_ci_gate_on_counts_ignores_slower_timed_rows():
 
 def test_a_guest_crash_is_one_clear_error(tmp_path):
     setup = _setup_or_skip()
-    crash = ["qemu-aarch64", "-L", str(setup.root / "sysroot"), str(setup.python), "-c",
+    crash = [str(setup.qemu), "-L", str(setup.root / "sysroot"), str(setup.python), "-c",
              "import ctypes; ctypes.string_at(0)"]  # a NULL read in the emulated process: SIGSEGV
     with pytest.raises(DeviceError, match=r"guest crashed \(signal 11\)"):
         emulator.run_guest(crash, repeatable.guest_env(setup.root / "site"), tmp_path / "m.tflite")
