@@ -89,6 +89,17 @@ def test_counts_are_exact_and_repeat_across_processes(tiny_tflite):
     assert first.counting["warmup"] == 1 and first.counting["protocol_not_applied"] == "mobileone"
 
 
+def test_an_armv9_cpu_model_shows_the_guest_i8mm_and_counts_exactly(tiny_tflite):
+    """--cpu cortex-a710: the guest's runtimes see the ISA of Cortex-X2/X3 (i8mm, bf16, SVE2), and the set-up (which
+    keys comparability) names that CPU."""
+    first, second = _measure(tiny_tflite, cpu="cortex-a710", count_runs=1), _measure(tiny_tflite, cpu="cortex-a710",
+                                                                                     count_runs=1)
+    features = first.extra["guest_cpu"]["features"].split()
+    assert {"i8mm", "bf16", "sve2", "asimddp"} <= set(features)
+    assert "i8mm" not in _measure(tiny_tflite, count_runs=1).extra["guest_cpu"]["features"].split()
+    assert first.device["setup"]["cpu"] == "cortex-a710" and first.counts == second.counts
+
+
 def test_the_instruction_mix_sums_to_the_count_and_repeats(tiny_tflite):
     first, second = _measure(tiny_tflite, count_runs=1), _measure(tiny_tflite, count_runs=1)
     mix = first.extra["instruction_mix"]

@@ -233,6 +233,31 @@ def test_shipped_calibrations_use_the_committed_emulated_figures():
             assert fig.count == entry["count"]
 
 
+def test_counts_on_another_emulated_cpu_are_kept_apart_from_the_fitted_ones():
+    """emulated.csv holds cortex-a710 (i8mm) counts of the MobileNetV4 table beside the cortex-a76 ones; a fit reads
+    only the CPU its calibration names, and the two differ (other XNNPACK kernels)."""
+    assert {pub.DEFAULT_CPU, "cortex-a710"} <= pub.emulated_cpus()
+    default, a710 = pub.read_emulated(), pub.read_emulated(cpu="cortex-a710")
+    assert all(json.loads(e.setup)["cpu"] == "cortex-a710" for e in a710.values())
+    assert all(json.loads(e.setup)["cpu"] == pub.DEFAULT_CPU for e in default.values())
+    key = ("mobilenetv4_conv_medium", 256, "int8")
+    assert a710[key].figures.count != default[key].figures.count
+    assert all(c.emulator_setup.get("cpu") == pub.DEFAULT_CPU for c in calmod.shipped())
+
+
+def test_a_phone_is_refused_on_counts_from_another_cpu_than_its_calibration():
+    from bench.pipeline.predictions import check_phones
+    from devices import get_target
+
+    target = get_target("arm64-emu")
+    check_phones(("pixel6",), target, "tflite", "int8", 1, {"cpu": pub.DEFAULT_CPU})
+    with pytest.raises(BenchError) as err:
+        check_phones(("s23",), target, "tflite", "int8", 1, {"cpu": "cortex-a710"})
+    message = str(err.value)
+    assert "cortex-a76" in message and "cortex-a710" in message and "bench calibrate --phone samsung-s23" in message
+    assert "\n" not in message
+
+
 def test_the_library_imports_nothing_heavy():
     code = ("import sys; before = set(sys.modules); import bench.prediction as p; p.calibration_for('pixel6', 'int8'); "
             "bad = [m for m in set(sys.modules) - before if m.split('.')[0] in ('torch', 'tensorflow', 'devices', "

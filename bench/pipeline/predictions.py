@@ -27,15 +27,22 @@ def calibration_or_refusal(phone: str, precision: str, threads: int, fmt: str):
                      "(see `bench phones`)")
 
 
-def check_phones(phones, target, fmt: str, precision: str, threads: int) -> None:
-    """Before any export: the target counts exactly, and each phone has a calibration for what will run."""
+def check_phones(phones, target, fmt: str, precision: str, threads: int, options: dict | None = None) -> None:
+    """Before any export: the target counts exactly, and each phone has a calibration for what will run, fitted on
+    counts from the same emulated CPU (another CPU model has another ISA, so XNNPACK runs other kernels)."""
     if not phones:
         return
     if not getattr(target, "exact", False):
         raise BenchError(f"--phone predicts a phone's milliseconds from exact emulated counts; target {target.name} "
                          "measures time itself (use --target arm64-emu)")
+    cpu = (options or {}).get("cpu")
     for phone in phones:
-        calibration_or_refusal(phone, precision, threads, fmt)
+        calibration = calibration_or_refusal(phone, precision, threads, fmt)
+        fitted_on = (calibration.emulator_setup or {}).get("cpu")
+        if cpu and fitted_on and cpu != fitted_on:
+            raise BenchError(f"--phone {phone}: calibration {calibration.id} was fitted on counts from the emulated "
+                             f"{fitted_on}, and this run counts on {cpu} (other kernels); run with --cpu {fitted_on}, "
+                             f"or fit one on {cpu} counts with `bench calibrate --phone {calibration.phone}`")
 
 
 def predictions(record, phones) -> list[dict]:

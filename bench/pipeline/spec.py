@@ -84,7 +84,7 @@ def prepare(spec: RunSpec) -> list[Job]:
     choice = source.choose(Wanted(spec.format, spec.precision, spec.resolution, spec.calibration_dir,
                                   spec.input_kind), target)
     target.check_options(choice.format, choice.precision, options)
-    check_phones(spec.phones, target, choice.format, choice.precision, spec.threads)
+    check_phones(spec.phones, target, choice.format, choice.precision, spec.threads, options)
     return [Job(spec, source, choice, target, one) for one in _fan_out(target, options)]
 
 

@@ -11,6 +11,7 @@ convolutions, as the TF graph had none; the benchmark reports the prediction wit
 from __future__ import annotations
 
 import csv
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,9 @@ PUBLISHED_DIR = Path(__file__).with_name("published")
 EMULATED_CSV = Path(__file__).with_name("emulated.csv")
 SOURCES_MD = PUBLISHED_DIR / "SOURCES.md"
 CACHE_FIELDS = ("l1d_misses", "l2_misses")
+# The emulated CPU every calibration's counts come from (arm64-emu's default); rows counted on another CPU model
+# (another ISA, so other XNNPACK kernels) are compared beside them by the benchmark, never mixed into a fit.
+DEFAULT_CPU = "cortex-a76"
 
 # timm name prefix -> family, longest prefix first when matching
 FAMILIES = {"mobilenetv1": "MobileNetV1", "mobilenetv2": "MobileNetV2", "mobilenetv3": "MobileNetV3",
@@ -99,10 +103,13 @@ def cited_sources(path: Path = SOURCES_MD) -> set[str]:
     return set(re.findall(r"^## (\S+)", path.read_text(), flags=re.M))
 
 
-def read_emulated(path: Path = EMULATED_CSV) -> dict[tuple[str, int, str], Emulated]:
+def read_emulated(path: Path = EMULATED_CSV, cpu: str = DEFAULT_CPU) -> dict[tuple[str, int, str], Emulated]:
+    """The figures counted on the emulated CPU `cpu`, by (model, resolution, precision)."""
     out = {}
     with Path(path).open(newline="") as fh:
         for r in csv.DictReader(fh):
+            if setup_cpu(r["setup"]) != cpu:
+                continue
             mix = {c: int(r[f"mix_{c}"]) for c in MIX_CLASSES} if r.get("mix_simd_fp") else None
             cache = {c: int(r[c]) for c in CACHE_FIELDS} if r.get("l1d_misses") else None
             memory = {k: int(r[f"bytes_{k}"]) for k in ("load", "store")} if r.get("bytes_load") else None
@@ -110,6 +117,15 @@ def read_emulated(path: Path = EMULATED_CSV) -> dict[tuple[str, int, str], Emula
             out[key] = Emulated(key[0], key[1], key[2], Figures(int(r["count"]), mix, cache, memory), int(r["macs"]),
                                 _num(r["host_litert_ms"]), r["setup"])
     return out
+
+
+def emulated_cpus(path: Path = EMULATED_CSV) -> set[str]:
+    with Path(path).open(newline="") as fh:
+        return {setup_cpu(r["setup"]) for r in csv.DictReader(fh)}
+
+
+def setup_cpu(setup_json: str) -> str:
+    return json.loads(setup_json).get("cpu", DEFAULT_CPU)
 
 
 def paired(published: list[PublishedRow], emulated: dict) -> list[tuple[PublishedRow, Emulated]]:

@@ -11,7 +11,10 @@ Facts about the tools, as measured on Debian 12 with qemu 10.0.13 (trixie's sour
   before the guest starts. A guest killed by a signal (segfault in emulated code) exits 128+N or with -N.
 - qemu_plugin_outs() output (the cache plugin's table) goes to the qemu log: `-d plugin -D FILE` writes it to FILE.
 - The guest's CPU (-cpu) decides which kernels XNNPACK and ONNX Runtime's MLAS pick (they read AT_HWCAP, which qemu
-  sets from the model), so it is part of the set-up: cortex-a76 is the big core of the phones this project measures.
+  sets from the model), so it is part of the set-up. cortex-a76 (Armv8.2 + dotprod, the ISA of the Pixel 6's
+  Cortex-X1) is the default; cortex-a710 (Armv9.0 + i8mm, bf16, 128-bit SVE2: the ISA of Cortex-X2/X3) makes XNNPACK
+  pick its i8mm kernels. Counted on cortex-a710, the Galaxy S23 (Cortex-X3) is predicted worse than from cortex-a76
+  counts (tests/benchmarks/phone_prediction.py), so the shipped calibrations stay on cortex-a76.
 - qemu 7.2 (bookworm's qemu-user) ran LiteRT but ONNX Runtime's aarch64 build segfaulted at import there; trixie's
   qemu-user package is static without plugins, hence the build from its source.
 """

@@ -29,7 +29,7 @@ from devices.arm64_emu.emulator import GUEST_SCRIPT, Setup, count_instructions, 
 from devices.arm64_emu.repeatable import GUEST_MODEL, guest_command, guest_env, model_format
 from devices.registry import Target, register_target
 
-CPUS = ("cortex-a76", "cortex-a57", "max")
+CPUS = ("cortex-a76", "cortex-a710", "cortex-a57", "max")
 
 
 class Arm64EmuTarget(Target):

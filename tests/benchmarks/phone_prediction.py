@@ -4,6 +4,8 @@
     .venv/bin/python tests/benchmarks/phone_prediction.py --emulated my.csv     # figures measured elsewhere
     .venv/bin/python tests/benchmarks/phone_prediction.py --measure --store S   # count every twin again, then
         --write-emulated                                                        # rebuild emulated.csv from S
+    .venv/bin/python tests/benchmarks/phone_prediction.py --measure --store S --cpu cortex-a710 --table mnv4
+        --write-emulated                        # add counts on another emulated CPU (ISA) for the side-by-side line
     .venv/bin/python tests/benchmarks/phone_prediction.py --write-calibrations  # refit the shipped calibrations
 
 For every published table (bench/prediction/published/*.csv) and each (phone, precision, threads) in it, prints
@@ -77,7 +79,7 @@ def stats_line(label: str, loo, ms, kind: str = "LOO error") -> str:
             f"median {100 * s['median']:5.1f}%  max {100 * s['max']:5.1f}%")
 
 
-def predictors(rows, emulated):
+def predictors(rows, emulated, other_cpus):
     """(label, leave-one-out predictions) for every predictor that has its figures for all rows."""
     ms = [p.latency_ms for p, _ in rows]
     out = []
@@ -85,6 +87,10 @@ def predictors(rows, emulated):
         loo = feature_loo(rows, names)
         if loo is not None:
             out.append(("arm64-emu count" + (" + " + " + ".join(names) if names else " (one scale)"), loo))
+    for cpu, figures in sorted(other_cpus.items()):
+        counted = [figures.get((p.twin, p.resolution, p.precision)) for p, _ in rows]
+        if all(counted):
+            out.append((f"count on {cpu} (one scale)", one_scale_loo([e.figures.count for e in counted], ms)))
     tf_padded = [emulated.get((p.twin_tf_padding, p.resolution, p.precision)) for p, _ in rows]
     if any(tf_padded):
         counts = [(t or e).figures.count for t, (_, e) in zip(tf_padded, rows)]
@@ -96,13 +102,13 @@ def predictors(rows, emulated):
     return out
 
 
-def report_table(key, rows, emulated) -> None:
+def report_table(key, rows, emulated, other_cpus) -> None:
     table, phone, precision, threads = key
     families = sorted({p.family for p, _ in rows})
     print(f"\n{table}: {phone} CPU, {precision}, {threads} thread(s), {len(rows)} models, "
           f"{len(families)} families ({', '.join(families)})")
     ms = np.array([p.latency_ms for p, _ in rows])
-    preds = predictors(rows, emulated)
+    preds = predictors(rows, emulated, other_cpus)
     for label, loo in preds:
         print(stats_line(label, loo, ms))
     report_cache(rows)
@@ -147,14 +153,14 @@ def calibration_from(key, rows, names=(), cal_id=None):
                                  f"bench/prediction/emulated.csv")
 
 
-def report_combined(groups, emulated) -> None:
+def report_combined(groups, emulated, other_cpus) -> None:
     """Every table of one phone, precision and thread count pooled (different runtime versions: a harder test)."""
     pooled = defaultdict(list)
     for key, rows in groups.items():
         pooled[("all tables",) + key[1:]] += rows
     for key, rows in sorted(pooled.items()):
         if len({p.table for p, _ in rows}) > 1 and len(rows) >= MIN_ROWS:
-            report_table(key, rows, emulated)
+            report_table(key, rows, emulated, other_cpus)
 
 
 def report_held_back(groups) -> None:
@@ -210,6 +216,8 @@ def write_calibrations(groups) -> None:
 
 def run(args) -> None:
     emulated = pub.read_emulated(args.emulated)
+    other_cpus = {cpu: pub.read_emulated(args.emulated, cpu)
+                  for cpu in pub.emulated_cpus(args.emulated) - {pub.DEFAULT_CPU}}
     pairs = pub.paired(pub.read_published(), emulated)
     unmatched = [p for p in pub.read_published() if p.twin and p not in {q for q, _ in pairs}]
     print(f"{len(pairs)} published rows paired with emulated figures; {len(unmatched)} twins not measured yet")
@@ -217,10 +225,10 @@ def run(args) -> None:
     groups = {k: v for k, v in group_tables(pairs).items()}
     for key, rows in sorted(groups.items()):
         if len(rows) >= MIN_ROWS:
-            report_table(key, rows, emulated)
+            report_table(key, rows, emulated, other_cpus)
         else:
             print(f"\n{key[0]}: {key[1]}, {key[2]}: {len(rows)} models (fewer than {MIN_ROWS}: no fit)")
-    report_combined(groups, emulated)
+    report_combined(groups, emulated, other_cpus)
     report_held_back(groups)
     if args.write_calibrations:
         write_calibrations(groups)
@@ -228,26 +236,30 @@ def run(args) -> None:
 
 # --- measuring the twins (through this project's CLI) and writing emulated.csv ---
 
-def cells():
+def cells(table: str | None = None):
     seen = []
     for p in pub.read_published():
         for twin in (p.twin, p.twin_tf_padding):
-            if twin and (twin, p.resolution, p.precision) not in seen:
+            if twin and (table is None or p.table == table) and (twin, p.resolution, p.precision) not in seen:
                 seen.append((twin, p.resolution, p.precision))
     return seen
 
 
 def measure(args) -> None:
+    """Count (and, on the default CPU, time on host-litert) every twin, through this project's CLI."""
     py = args.python or sys.executable
-    for model, res, precision in cells():
+    other_cpu = args.cpu != pub.DEFAULT_CPU
+    for model, res, precision in cells(args.table):
         if model.endswith("+same"):
-            count_tf_padded(model, res, precision, args.store[0])
+            if not other_cpu:
+                count_tf_padded(model, res, precision, args.store[0])
             continue
-        for target, extra in (("arm64-emu", []), ("host-litert", ["--runs", "100", "--warmup", "10"])):
+        runs = [("arm64-emu", ["--cpu", args.cpu] + (["--cache-sim"] if args.cache_sim else []))]
+        if not other_cpu:
+            runs.append(("host-litert", ["--runs", "100", "--warmup", "10"]))
+        for target, extra in runs:
             cmd = [py, "-m", "bench.cli", "run", "--model", model, "--resolution", str(res), "--target", target,
                    "--precision", precision, "--json", "--store", args.store[0], *extra]
-            if target == "arm64-emu" and args.cache_sim:
-                cmd += ["--cache-sim"]
             done = subprocess.run(cmd, cwd=args.bench_root, capture_output=True, text=True)
             print(f"{'ok  ' if done.returncode == 0 else 'FAIL'} {model}@{res} {precision} {target}", flush=True)
 
@@ -280,8 +292,8 @@ def count_tf_padded(name: str, res: int, precision: str, store_path: str) -> Non
 
 
 def latest_records(store_paths) -> dict:
-    """The newest record per (model, resolution, precision, target) over the stores, read as the flat JSON every
-    release writes."""
+    """The newest record per (model, resolution, precision, target, emulated CPU or None) over the stores, read as
+    the flat JSON every release writes."""
     import sqlite3
 
     records = []
@@ -290,7 +302,8 @@ def latest_records(store_paths) -> dict:
             records += [json.loads(text) for (text,) in db.execute("SELECT record_json FROM records")]
     latest = {}
     for r in sorted(records, key=lambda r: r["timestamp"]):
-        latest[(r["model"], r["resolution"], r["precision"], r["target"])] = r
+        cpu = ((r.get("device") or {}).get("setup") or {}).get("cpu")
+        latest[(r["model"], r["resolution"], r["precision"], r["target"], cpu)] = r
     return latest
 
 
@@ -310,15 +323,28 @@ def emulated_row(rec: dict, host: dict | None) -> dict:
 
 
 def write_emulated(args) -> None:
+    """Rows of --emulated updated from the stores' newest records: a (model, resolution, precision, CPU) the stores
+    hold is replaced, every other row is kept, so counts on another CPU can be added to the committed figures."""
     latest = latest_records(args.store)
-    rows = [emulated_row(rec, latest.get((m, res, prec, "host-litert")))
-            for (m, res, prec, target), rec in latest.items() if target == "arm64-emu" and rec.get("count")]
-    rows.sort(key=lambda r: (r["model"], r["resolution"], r["precision"]))
+    fresh = [emulated_row(rec, latest.get((m, res, prec, "host-litert", None)) if cpu == pub.DEFAULT_CPU else None)
+             for (m, res, prec, target, cpu), rec in latest.items() if target == "arm64-emu" and rec.get("count")]
+    by_key = {}
+    if Path(args.emulated).exists():
+        with open(args.emulated, newline="") as fh:
+            by_key = {_row_key(r): r for r in csv.DictReader(fh)}
+    by_key.update({_row_key(r): r for r in fresh})
+    rows = sorted(by_key.values(), key=lambda r: (pub.setup_cpu(r["setup"]) != pub.DEFAULT_CPU, r["model"],
+                                                  int(r["resolution"]), r["precision"]))
+    columns = list(dict.fromkeys(k for r in [*by_key.values(), *fresh] for k in r))
     with open(args.emulated, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w = csv.DictWriter(fh, fieldnames=columns, restval="")
         w.writeheader()
         w.writerows(rows)
-    print(f"wrote {len(rows)} rows to {args.emulated}")
+    print(f"wrote {len(rows)} rows to {args.emulated} ({len(fresh)} from the stores)")
+
+
+def _row_key(row: dict) -> tuple:
+    return row["model"], int(row["resolution"]), row["precision"], pub.setup_cpu(row["setup"])
 
 
 def main() -> None:
@@ -328,6 +354,9 @@ def main() -> None:
                         "twins (several: the newest record of each cell wins); --measure writes to the first")
     parser.add_argument("--measure", action="store_true", help="measure every twin into --store first")
     parser.add_argument("--cache-sim", action="store_true", help="with --measure: also simulate cache misses")
+    parser.add_argument("--cpu", default=pub.DEFAULT_CPU, help="with --measure: the emulated CPU to count on (another "
+                        "than the default only counts, for the side-by-side line; no host-litert, no TF-padding twins)")
+    parser.add_argument("--table", help="with --measure: only the twins of this published table (e.g. mnv4)")
     parser.add_argument("--bench-root", default=str(ROOT), help="the checkout whose CLI measures")
     parser.add_argument("--python", help="the Python that runs the CLI (default: this one)")
     parser.add_argument("--write-emulated", action="store_true", help="rebuild --emulated from --store")
