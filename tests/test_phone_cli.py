@@ -25,11 +25,12 @@ def _published_pairs():
     return [(p, e) for p, e in pairs if (p.table, p.phone, p.precision, p.threads) == PHONE_TABLE]
 
 
-def _phone_run(p) -> Record:
-    """An adb run on a Pixel 6 as the Android target stores it, its one sample the published latency."""
+def _phone_run(p, device_model: str = "Pixel 6") -> Record:
+    """An adb run as the Android target stores it (the device model as ro.product.model gives it), its one sample the
+    published latency."""
     r = Record(model=p.twin, resolution=p.resolution, format="tflite", precision=p.precision, target="android",
                runtime="tflite-benchmark_model", runtime_version="published", threads=p.threads, protocol="mnv4",
-               warmup=0, runs=1, repeats=1, options={"delegate": "xnnpack"}, device={"model": "Pixel 6"},
+               warmup=0, runs=1, repeats=1, options={"delegate": "xnnpack"}, device={"model": device_model},
                outcome=Timing(samples_ns=[[int(round(p.latency_ms * 1e6))]]), extra={"source": p.row_id})
     return derive_statistics(r)
 
@@ -90,6 +91,37 @@ def test_calibrate_without_phone_runs_says_how_to_get_them(tmp_path):
     r = run_bench("calibrate", "--phone", "pixel6", "--from", store, "--no-save")
     assert r.returncode != 0 and len(r.stderr.strip().splitlines()) == 1
     assert "bench import benchmark-model" in r.stderr
+
+
+def test_calibrate_pairs_the_counts_of_one_emulated_cpu_and_run_predictions_follow_it(tmp_path, monkeypatch):
+    """Counts of the same models on cortex-a76 and cortex-a710 (i8mm kernels) in one store: the fit takes one CPU's
+    counts, never a mix; a prediction for a count uses the calibration fitted on its CPU."""
+    a710 = pub.read_emulated(cpu="cortex-a710")
+    pairs = [(p, e) for p, e in pub.paired(pub.read_published(), pub.read_emulated())
+             if (p.table, p.phone) == ("mnv4", "samsung-s23")]
+    store = tmp_path / "s23.sqlite"
+    _store(store, [_phone_run(p, "SM-S911B") for p, _ in pairs]  # adb's model for a Galaxy S23
+           + [_count(p.twin, p.resolution, e) for p, e in pairs]
+           + [_count(p.twin, p.resolution, a710[(p.twin, p.resolution, p.precision)]) for p, _ in pairs])
+    saved = tmp_path / "mine"
+    env = {"BENCH_CALIBRATIONS": str(saved)}
+    default = run_bench("calibrate", "--phone", "s23", "--from", store, "--json", "--no-save", env=env)
+    armv9 = run_bench("calibrate", "--phone", "s23", "--from", store, "--json", "--cpu", "cortex-a710", env=env)
+    assert default.returncode == 0 and armv9.returncode == 0, default.stderr + armv9.stderr
+    default, armv9 = json.loads(default.stdout), json.loads(armv9.stdout)
+    shipped = calibration_for("samsung-s23", "int8", threads=1)
+    assert default["emulated_cpu"] == "cortex-a76" and armv9["emulated_cpu"] == "cortex-a710"
+    assert default["models"] == armv9["models"] == len(pairs) >= 5
+    assert default["loo_mean"] == pytest.approx(shipped.loo["mean"])
+    assert armv9["loo_mean"] != pytest.approx(default["loo_mean"])
+    assert {e["count"] for e in armv9["fit_set"]} == {a710[(p.twin, p.resolution, "int8")].figures.count
+                                                      for p, _ in pairs}
+
+    monkeypatch.setenv("BENCH_CALIBRATIONS", str(saved))
+    p, e = pairs[0]
+    on_a710 = predictions(_count(p.twin, p.resolution, a710[(p.twin, p.resolution, "int8")]), ["s23"])
+    on_a76 = predictions(_count(p.twin, p.resolution, e), ["s23"])
+    assert on_a710[0]["calibration"] == armv9["id"] and on_a76[0]["calibration"] == shipped.id
 
 
 def _with_predictions(record: Record) -> Record:

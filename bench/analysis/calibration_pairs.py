@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from bench.core.errors import BenchError
 from bench.core.outcome import Count, Timing
 from bench.core.record import Record
+from bench.prediction.calibration import DEFAULT_CPU
 
 CPU_DELEGATES = (None, "", "xnnpack", "cpu")
 CPU_UNITS = (None, "", "cpu")
@@ -33,18 +34,11 @@ def names_of(record: Record) -> list[str]:
     """What a record calls its phone: the target, an AI Hub shortcut's phone, the device model or name."""
     target = record.target
     names = [target, target.removeprefix("aihub-")]
-    names += [str(record.device.get(k)) for k in ("model", "name") if record.device.get(k)]
-    return [_plain(n) for n in names if _plain(n)]
-
-
-def _plain(name: str) -> str:
-    """Case, spaces and hyphens apart, one name: adb says "Pixel 6", AI Hub "Samsung Galaxy S23", we say pixel6."""
-    return "".join(ch for ch in name.lower() if ch.isalnum())
+    return names + [str(record.device.get(k)) for k in ("model", "name") if record.device.get(k)]
 
 
 def is_phone_run(record: Record, phone) -> bool:
-    wanted = {_plain(n) for n in (phone.key, phone.name, *phone.aliases)}
-    return bool(wanted & set(names_of(record)))
+    return any(phone.is_called(name) for name in names_of(record))
 
 
 def ran_on_cpu(record: Record) -> bool:
@@ -66,13 +60,16 @@ def phone_runs(records: list[Record], phone, precision: str, fmt: str) -> list[R
     return list(_newest(runs, lambda r: (r.model, r.resolution)).values())
 
 
-def counts(records: list[Record], precision: str, fmt: str) -> list[Record]:
+def counts(records: list[Record], precision: str, fmt: str, cpu: str = DEFAULT_CPU) -> list[Record]:
+    """arm64-emu counts on the emulated `cpu` only: another CPU model runs other kernels, so its counts never mix."""
     return [r for r in records if isinstance(r.outcome, Count) and r.target == COUNTING_TARGET and r.count
-            and r.precision == precision and r.format == fmt]
+            and r.precision == precision and r.format == fmt
+            and ((r.device or {}).get("setup") or {}).get("cpu", DEFAULT_CPU) == cpu]
 
 
-def pair(records: list[Record], phone, precision: str, fmt: str = "tflite", threads: int = 1) -> Pairs:
-    """Every phone run of `phone` (at `threads`, or threads unknown) with a count of the same model."""
+def pair(records: list[Record], phone, precision: str, fmt: str = "tflite", threads: int = 1,
+         cpu: str = DEFAULT_CPU) -> Pairs:
+    """Every phone run of `phone` (at `threads`, or threads unknown) with a count of the same model on `cpu`."""
     from bench.prediction import Figures, FitRow
 
     runs = [r for r in phone_runs(records, phone, precision, fmt) if r.threads in (threads, 0)]
@@ -80,7 +77,7 @@ def pair(records: list[Record], phone, precision: str, fmt: str = "tflite", thre
         raise BenchError(f"the store holds no {fmt}/{precision} CPU runs of {phone.key} at {threads} thread(s); run "
                          f"`bench run --target {phone.key} --precision {precision}` or import benchmark_model logs "
                          f"with `bench import benchmark-model LOG --target {phone.key}`")
-    counted = counts(records, precision, fmt)
+    counted = counts(records, precision, fmt, cpu)
     by_hash = _newest([c for c in counted if c.artifact_hash], lambda r: r.artifact_hash)
     by_model = _newest(counted, lambda r: (r.model, r.resolution))
     found = Pairs()
@@ -88,7 +85,7 @@ def pair(records: list[Record], phone, precision: str, fmt: str = "tflite", thre
         count = by_hash.get(run.artifact_hash) if run.artifact_hash else None
         count = count or by_model.get((run.model, run.resolution))
         if count is None:
-            found.unpaired.append(f"{run.model}@{run.resolution} (no arm64-emu count)")
+            found.unpaired.append(f"{run.model}@{run.resolution} (no arm64-emu count on {cpu})")
             continue
         found.rows.append(FitRow(run.model, Figures.from_extra(count.count, count.extra), float(run.latency_ms),
                                  run.resolution, source=f"record {run.id} ({run.protocol}) / count {count.id}"))

@@ -9,6 +9,7 @@ from typing import Optional
 import typer
 
 from bench.commands import ui
+from bench.prediction.calibration import DEFAULT_CPU
 
 
 def phones(as_json: bool = typer.Option(False, "--json")):
@@ -32,14 +33,16 @@ def phones(as_json: bool = typer.Option(False, "--json")):
 def _calibration_row(c, origin: str) -> dict:
     return {"id": c.id, "origin": origin, "precision": c.precision, "threads": c.threads, "models": c.models,
             "features": list(c.features), "rho": c.rho, "loo_rho": c.loo_rho, "loo_mean": c.loo["mean"],
-            "loo_max": c.loo["max"], "measured_runtime": c.measured_runtime, "emulated_runtime": c.emulated_runtime}
+            "loo_max": c.loo["max"], "measured_runtime": c.measured_runtime, "emulated_runtime": c.emulated_runtime,
+            "emulated_cpu": c.cpu}
 
 
 def _phones_rows(rows: list[dict]) -> list[dict]:
     flat = []
     for row in rows:
         fitted = [f"{c['precision']} {c['threads']}t: {c['models']} models, LOO {100 * c['loo_mean']:.1f}% mean / "
-                  f"{100 * c['loo_max']:.1f}% max, rho {c['loo_rho']:.3f} ({c['origin']})" for c in row["calibrations"]]
+                  f"{100 * c['loo_max']:.1f}% max, rho {c['loo_rho']:.3f}, {c['emulated_cpu']} counts ({c['origin']})"
+                  for c in row["calibrations"]]
         flat.append({"phone": row["phone"], "name": row["name"], "cpu (big core, clock, caches)": row["cpu"],
                      "calibrations": "; ".join(fitted) or "none (bench calibrate)"})
     return flat
@@ -51,6 +54,7 @@ def calibrate(
     precision: str = typer.Option("int8", "--precision", "-p", help="fp32, fp16 or int8."),
     fmt: str = typer.Option("tflite", "--format", "-f", help="tflite (LiteRT counts) or onnx (ONNX Runtime counts)."),
     threads: int = typer.Option(1, help="Threads of the phone runs to fit."),
+    cpu: str = typer.Option(DEFAULT_CPU, help="The emulated CPU model whose arm64-emu counts to pair (`bench run --target arm64-emu --cpu`)."),
     features: Optional[str] = typer.Option(None, help="Comma-separated prediction features beyond the count (default: the fewest that the fit set supports best)."),
     save: bool = typer.Option(True, help="Save the calibration for `--phone` (in the user's data directory, or $BENCH_CALIBRATIONS)."),
     as_json: bool = typer.Option(False, "--json"),
@@ -64,7 +68,7 @@ def calibrate(
 
     found = find_phone(phone)
     with open_existing(from_store) as store:
-        pairs = pair(store.records(), found, precision, fmt, threads)
+        pairs = pair(store.records(), found, precision, fmt, threads, cpu)
     for line in pairs.unpaired:
         ui.notify(f"not paired: {line}")
     chosen = None if features is None else tuple(f.strip() for f in features.split(",") if f.strip())
@@ -88,6 +92,6 @@ def _fit_text(c, path) -> str:
     lines = [f"features: count{''.join(', ' + f for f in c.features)}; Spearman rho (leave-one-out) "
              f"{c.loo_rho:.3f}; leave-one-out error mean {100 * c.loo['mean']:.1f}%, median "
              f"{100 * c.loo['median']:.1f}%, max {100 * c.loo['max']:.1f}%; band x{c.band[0]:.2f}-x{c.band[1]:.2f}",
-             f"measured runtime: {c.measured_runtime}; counts: {c.emulated_runtime}"]
+             f"measured runtime: {c.measured_runtime}; counts: {c.emulated_runtime} on {c.cpu}"]
     lines.append(f"saved {path}; `bench run --target arm64-emu --phone {c.phone}` uses it" if path else "not saved")
     return "\n".join(lines)

@@ -20,6 +20,7 @@ from bench.core.errors import InputDataError
 from bench.prediction.phones import phone as find_phone
 
 FORMAT_VERSION = 1
+DEFAULT_CPU = "cortex-a76"  # arm64-emu's default CPU model: what a calibration without one in its set-up was fitted on
 SHIPPED_DIR = Path(__file__).with_name("calibrations")
 USER_ENV = "BENCH_CALIBRATIONS"
 
@@ -47,6 +48,11 @@ class Calibration:
     @property
     def models(self) -> int:
         return len(self.fit_set)
+
+    @property
+    def cpu(self) -> str:
+        """The emulated CPU model whose counts it was fitted on (its ISA decides which kernels XNNPACK runs)."""
+        return (self.emulator_setup or {}).get("cpu") or DEFAULT_CPU
 
     def to_json(self) -> str:
         d = asdict(self)
@@ -92,8 +98,10 @@ def user() -> list[Calibration]:
     return _in(user_dir())
 
 
-def calibration_for(phone: str, precision: str, threads: int = 1, runtime: str | None = None) -> Calibration | None:
-    """The calibration for this phone, precision, thread count (and emulated runtime, when given), or None.
+def calibration_for(phone: str, precision: str, threads: int = 1, runtime: str | None = None,
+                    cpu: str | None = None) -> Calibration | None:
+    """The calibration for this phone, precision, thread count (and emulated runtime and CPU model, when given), or
+    None.
 
     Shipped calibrations come first, then the user's; among several, the one fitted on the most models.
     An unknown phone raises UnknownChoice naming the known ones.
@@ -101,7 +109,7 @@ def calibration_for(phone: str, precision: str, threads: int = 1, runtime: str |
     key = find_phone(phone).key
     for group in (shipped(), user()):
         fits = [c for c in group if c.phone == key and c.precision == precision and c.threads == threads
-                and (runtime is None or c.emulated_runtime == runtime)]
+                and (runtime is None or c.emulated_runtime == runtime) and (cpu is None or c.cpu == cpu)]
         if fits:
             return sorted(fits, key=lambda c: (-c.models, c.id))[0]
     return None

@@ -10,7 +10,8 @@ from pathlib import Path
 from bench.core.errors import UnknownChoice
 
 PHONES_FILE = Path(__file__).with_name("phones.toml")
-FACTS = ("soc", "big_core", "big_cores", "clock_ghz", "l1d_kib", "l2_kib", "l3_kib", "system_cache_kib")
+FACTS = ("soc", "big_core", "big_cores", "clock_ghz", "l1d_kib", "l2_kib", "l3_kib", "system_cache_kib",
+         "device_model_prefixes")
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,13 @@ class Phone:
     def fact(self, name: str):
         return self.facts.get(name)
 
+    def is_called(self, name: str) -> bool:
+        """Whether a record's name for its phone (a target, adb's ro.product.model, AI Hub's device name) is this
+        phone, case, spaces and hyphens apart: "Pixel 6" and "pixel6"; "SM-S911B" by its model-number prefix."""
+        plain = _plain(name)
+        return bool(plain) and (plain in {_plain(n) for n in (self.key, self.name, *self.aliases)}
+                                or any(plain.startswith(_plain(p)) for p in self.facts.get("device_model_prefixes", ())))
+
     def summary(self) -> str:
         """One line: SoC, big core, clock and caches, as far as the sources go."""
         f = self.facts
@@ -33,6 +41,10 @@ class Phone:
         caches = [f"{label} {_kib(f[key])}" for key, label in
                   (("l1d_kib", "L1D"), ("l2_kib", "L2"), ("l3_kib", "L3"), ("system_cache_kib", "SLC")) if f.get(key)]
         return ", ".join(str(p) for p in parts + caches if p)
+
+
+def _plain(name: str) -> str:
+    return "".join(ch for ch in str(name).lower() if ch.isalnum())
 
 
 def _kib(kib: int) -> str:

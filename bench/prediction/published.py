@@ -17,15 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.core.errors import InputDataError
+from bench.prediction.calibration import DEFAULT_CPU  # rows on another CPU model: compared beside, never fitted
 from bench.prediction.features import MIX_CLASSES, Figures
 
 PUBLISHED_DIR = Path(__file__).with_name("published")
 EMULATED_CSV = Path(__file__).with_name("emulated.csv")
 SOURCES_MD = PUBLISHED_DIR / "SOURCES.md"
 CACHE_FIELDS = ("l1d_misses", "l2_misses")
-# The emulated CPU every calibration's counts come from (arm64-emu's default); rows counted on another CPU model
-# (another ISA, so other XNNPACK kernels) are compared beside them by the benchmark, never mixed into a fit.
-DEFAULT_CPU = "cortex-a76"
 
 # timm name prefix -> family, longest prefix first when matching
 FAMILIES = {"mobilenetv1": "MobileNetV1", "mobilenetv2": "MobileNetV2", "mobilenetv3": "MobileNetV3",
