@@ -193,8 +193,9 @@ def test_every_phone_fact_has_a_source():
 def test_a_phone_is_known_by_what_adb_and_ai_hub_call_it():
     s23, pixel6 = phone("samsung-s23"), phone("pixel6")
     assert s23.is_called("SM-S911B") and s23.is_called("sm-s911u1") and s23.is_called("Samsung Galaxy S23")
+    assert s23.is_called("Samsung Galaxy S23 (Family)") and not s23.is_called("Samsung Galaxy S24 (Family)")
     assert not s23.is_called("SM-S916B") and not s23.is_called("SM-S918B")  # the S23+ and S23 Ultra
-    assert pixel6.is_called("Pixel 6") and pixel6.is_called("pixel-6") and not pixel6.is_called("Pixel 6 Pro")
+    assert pixel6.is_called("Pixel 6") and pixel6.is_called("Google Pixel 6") and not pixel6.is_called("Pixel 6 Pro")
 
 
 def test_every_published_row_cites_a_source_in_sources_md():

@@ -27,8 +27,9 @@ class Phone:
 
     def is_called(self, name: str) -> bool:
         """Whether a record's name for its phone (a target, adb's ro.product.model, AI Hub's device name) is this
-        phone, case, spaces and hyphens apart: "Pixel 6" and "pixel6"; "SM-S911B" by its model-number prefix."""
-        plain = _plain(name)
+        phone, case, spaces and hyphens apart: "Pixel 6" and "pixel6"; "SM-S911B" by its model-number prefix; AI Hub's
+        "Samsung Galaxy S23 (Family)" (a pool of the series, one SoC) as "Samsung Galaxy S23"."""
+        plain = _plain(str(name).removesuffix("(Family)"))
         return bool(plain) and (plain in {_plain(n) for n in (self.key, self.name, *self.aliases)}
                                 or any(plain.startswith(_plain(p)) for p in self.facts.get("device_model_prefixes", ())))
 
