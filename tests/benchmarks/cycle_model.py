@@ -121,18 +121,13 @@ def cycles(executions: Counter, asm: dict, scheduling_model: str, folder: Path) 
     return sum(executions[k] * per_block[i] for i, k in enumerate(keys))
 
 
-def one_scale_loo(x, ms):
-    x, ms = np.asarray(x, float), np.asarray(ms, float)
-    return x * np.exp(fm.loo_log_ratio(np.ones((len(x), 1)), np.log(ms / x)))
-
-
 def report(phone_key: str, rows, figures: dict, label: str) -> None:
     ms = np.array([r.latency_ms for r in rows])
     phone = find_phone(phone_key)
     print(f"\n{phone_key} ({phone.fact('big_core')}, {phone.fact('clock_ghz')} GHz), {len(rows)} models, {label}:")
     for name in ("count", *SCHEDULING_MODELS):
         x = np.array([figures[r][name] for r in rows])
-        loo = one_scale_loo(x, ms)
+        loo = phone_prediction.one_scale_loo(x, ms)
         e = fm.relative_errors(loo, ms)
         clock = f"  implied clock {np.exp(np.mean(np.log(x / ms))) / 1e6:.2f} GHz" if name != "count" else ""
         print(f"  {name:12s} rho {fm.spearman(loo, ms):+.3f}  LOO error mean {100 * e.mean():5.1f}%  "
