@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-PARITY_SEED = 1234  # the same fixed input seed as bench.artifact's torch exports
+PARITY_SEED = 1234  # the same fixed input seed as bench.artifact.cache's torch exports
 CALIBRATION_SEED = 7
 INT8_PARITY_IMAGES = 4  # int8 parity: this many calibration images plus the fixed input, as for torch exports
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.artifact import Artifact
+from bench.artifact.cache import Artifact
 from bench.core.errors import BenchError, InputDataError
 from bench.core.hashing import content_hash
 from bench.core.protocols import get_protocol

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.artifact import Artifact
+from bench.artifact.cache import Artifact
 from bench.core.errors import DeviceError, InputDataError, UnsupportedFormat
 from bench.core.hashing import content_hash
 from bench.core.protocols import get_protocol
@@ -692,7 +692,7 @@ def test_abi_mismatch_is_refused_before_any_push(standin_env, tmp_path):
 @pytest.fixture(scope="module")
 def tflite_model(tmp_path_factory):
     """One real small export for the CLI tests (resolution 64 keeps it quick)."""
-    from bench.artifact import ensure_artifact
+    from bench.artifact.cache import ensure_artifact
     from exporters.registry import ExportRequest
 
     os.environ.setdefault("BENCH_CACHE", str(tmp_path_factory.mktemp("artifacts")))

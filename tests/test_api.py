@@ -77,7 +77,7 @@ def test_a_module_and_its_file_measure_alike_from_python_and_from_the_cli(tmp_pa
     _setup_or_skip()
     monkeypatch.setenv("BENCH_STORE", str(tmp_path / "default.sqlite"))
     import bench
-    from bench.store import Store
+    from bench.store.database import Store
 
     store = tmp_path / "api.sqlite"
     record = bench.measure(tiny_net(16), input_size=INPUT_SIZE, name="tiny16", store=store)

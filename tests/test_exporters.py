@@ -11,7 +11,7 @@ import matplotlib
 import numpy as np
 import pytest
 
-from bench.artifact import ensure_artifact
+from bench.artifact.cache import ensure_artifact
 from bench.zoo import get_entry
 from exporters.coreml_export import read_spec_facts
 from exporters.registry import ExportRequest

@@ -470,7 +470,7 @@ BLOCK_HEAVY = (
 def test_mlpackage_is_described_without_coremltools_or_torch():
     code = BLOCK_HEAVY + (
         "import json\n"
-        "from bench.artifact import artifact_from_file\n"
+        "from bench.artifact.cache import artifact_from_file\n"
         "out = {}\n"
         "for name in ('tiny_conv', 'tiny_two_inputs'):\n"
         f"    a = artifact_from_file({str(DATA)!r} + f'/{{name}}.mlpackage')\n"

@@ -14,7 +14,7 @@ from bench.core.record import Record, derive_statistics
 from bench.pipeline.predictions import predictions
 from bench.prediction import calibration_for
 from bench.prediction import published as pub
-from bench.store import Store
+from bench.store.database import Store
 from tests.conftest import run_bench
 
 PHONE_TABLE = ("mnv4", "pixel6", "int8", 1)

@@ -59,7 +59,7 @@ def test_a_sweep_of_modules_through_the_cluster(cluster, monkeypatch, tmp_path):
     measured on both nodes, every record stored once by the coordinator; the counts of a serial run here. A
     rerun exports nothing: the coordinator's cache has every artifact."""
     import bench
-    from bench.store import Store
+    from bench.store.database import Store
 
     monkeypatch.setenv("BENCH_CACHE", str(cluster.coordinator_cache))
     store = tmp_path / "cluster.sqlite"

@@ -170,7 +170,7 @@ def test_calibrated_int8_export_hits_the_cache_in_a_new_process(tmp_path, artifa
 
 
 def test_artifact_cache_defaults_to_the_user_cache_dir(monkeypatch, tmp_path):
-    from bench.artifact import cache_root
+    from bench.artifact.cache import cache_root
 
     monkeypatch.delenv("BENCH_CACHE", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
@@ -206,7 +206,7 @@ def test_fan_out_gives_one_job_per_device():
 
 
 def test_a_target_that_chooses_its_counts_keeps_them_and_the_cell_it_was_asked_for():
-    from bench.artifact import Artifact
+    from bench.artifact.cache import Artifact
     from bench.core.measurement import Measurement
     from bench.core.protocols import get_protocol
     from bench.core.outcome import Count, Timing

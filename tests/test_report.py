@@ -18,7 +18,7 @@ from bench.core.outcome import Count
 from bench.core.record import Record
 from bench.report.summary import write_report
 from bench.report.tables import by_unit, configuration_table, display, session_table
-from bench.store import open_existing
+from bench.store.database import open_existing
 from tests.conftest import run_bench
 
 MODELS = ("mobileone_s0", "mobilenetv4_conv_small", "mobilenetv2_100")

@@ -7,7 +7,7 @@ import pytest
 from bench.core.errors import InputDataError
 from bench.core.outcome import Timing
 from bench.core.record import Record, derive_statistics
-from bench.store import SCHEMA_VERSION, Store, open_existing
+from bench.store.database import SCHEMA_VERSION, Store, open_existing
 from tests.conftest import REPO, run_bench, sigkill_after_records
 
 
@@ -155,7 +155,7 @@ def test_a_store_from_a_newer_bench_is_refused_in_one_line(tmp_path):
 
 
 def test_a_failed_migration_leaves_the_old_store_as_it_was(tmp_path, monkeypatch):
-    import bench.store as store_module
+    import bench.store.database as store_module
 
     path = _fixture_copy(tmp_path)
     broken = {**store_module.MIGRATIONS, 1: store_module.MIGRATIONS[1] + "\nUPDATE no_such_table SET x = 1;"}

@@ -14,7 +14,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from bench.artifact import artifact_from_tf_source, ensure_artifact
+from bench.artifact.cache import artifact_from_tf_source, ensure_artifact
 from bench.core.errors import ArtifactError, ExportError, UnsupportedFormat
 from bench.core.protocols import get_protocol
 from exporters.registry import ExportRequest

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from bench.artifact import ensure_artifact
+from bench.artifact.cache import ensure_artifact
 from bench.zoo import create_model, get_entry, list_models
 from bench.zoo.counting import count_params_macs
 from exporters.registry import ExportRequest

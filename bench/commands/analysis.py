@@ -13,7 +13,7 @@ from bench.core.errors import BenchError
 
 
 def _stored(store, **filters):
-    from bench.store import default_store_path, open_existing
+    from bench.store.database import default_store_path, open_existing
 
     with open_existing(store or default_store_path()) as s:
         return s.records(**filters)

@@ -12,7 +12,7 @@ from bench.commands import ui
 
 def _store_and_show(record, store, as_json: bool) -> None:
     from bench.output import write
-    from bench.store import Store
+    from bench.store.database import Store
 
     with Store(store) as s:
         s.add(record)
@@ -31,7 +31,7 @@ def benchmark_model(
     as_json: bool = typer.Option(False, "--json"),
 ):
     """Store a benchmark_model log measured elsewhere (what the log says: threads, delegate, delegation)."""
-    from bench.store import check_writable
+    from bench.store.database import check_writable
     from devices.android.importer import import_benchmark_log
 
     check_writable(store)
@@ -50,7 +50,7 @@ def ios_result(
     as_json: bool = typer.Option(False, "--json"),
 ):
     """Store a result JSON copied off an iPhone by hand."""
-    from bench.store import check_writable
+    from bench.store.database import check_writable
     from devices.ios_result import import_ios_result
 
     check_writable(store)
@@ -72,7 +72,7 @@ def aihub(
     as_json: bool = typer.Option(False, "--json"),
 ):
     """Collect an AI Hub profile job (one interrupted by Ctrl-C, or run outside bench) into the store."""
-    from bench.store import check_writable
+    from bench.store.database import check_writable
     from devices.aihub.importer import import_job
 
     check_writable(store)

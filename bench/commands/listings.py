@@ -80,7 +80,7 @@ def results(
 
     --csv and --json always hold every session."""
     from bench.output import write
-    from bench.store import default_store_path, open_existing
+    from bench.store.database import default_store_path, open_existing
 
     with open_existing(store or default_store_path()) as s:
         found = s.records(model=model, target=target, protocol=protocol)

@@ -64,7 +64,7 @@ def calibrate(
     from bench.analysis.calibration_pairs import pair
     from bench.prediction import phone as find_phone, save_calibration
     from bench.prediction.choose import fit_best
-    from bench.store import open_existing
+    from bench.store.database import open_existing
 
     found = find_phone(phone)
     with open_existing(from_store) as store:

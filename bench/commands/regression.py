@@ -73,7 +73,7 @@ def ab(
     """A/B: measure baseline and candidate alternately; store both; exit 1 when the candidate is slower."""
     from bench.pipeline import RunSpec
     from bench.regression.ab import run_ab
-    from bench.store import Store, check_writable
+    from bench.store.database import Store, check_writable
 
     check_writable(store)
     specs = [RunSpec(model=m, target=target, format=fmt, precision=precision, threads=threads, resolution=r,

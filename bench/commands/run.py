@@ -46,7 +46,7 @@ def run(
     from bench.core.protocols import protocol_for
     from bench.pipeline import Cell, plan_cells, prepare
     from bench.pipeline.parallel import side_by_side
-    from bench.store import check_writable
+    from bench.store.database import check_writable
 
     if input_kind not in ("tensor", "image"):
         raise BenchError(f"unknown --input '{input_kind}'; known: image, tensor")
@@ -77,7 +77,7 @@ def _measure(cells, store, workers, *, as_json: bool, suite: str | None) -> None
                 workers.close()
     if not as_json:
         from bench.output import write
-        from bench.suites import REFERENCE_MODEL
+        from bench.zoo.suites import REFERENCE_MODEL
 
         ui.write_out(write("table", outcome.measured, relative_to=REFERENCE_MODEL.get(suite)))
 
@@ -86,7 +86,7 @@ def _specs(models, target, fmt, precision, suite, extra_args, **common):
     from bench.pipeline import RunSpec
 
     if suite:
-        from bench.suites import suite_cells
+        from bench.zoo.suites import suite_cells
 
         places = [(c.model, c.target, c.format, c.precision) for c in suite_cells(suite, target, fmt, precision)]
     elif models:

@@ -13,7 +13,7 @@ from bench.commands.run import JOBS_HELP, RAY_HELP
 
 
 def sweep(
-    config: Path = typer.Argument(..., help="Sweep config (TOML); see `bench.sweep` for the format."),
+    config: Path = typer.Argument(..., help="Sweep config (TOML); see `bench.pipeline.sweep` for the format."),
     store: Optional[Path] = typer.Option(None, help="SQLite store (default: $BENCH_STORE or results/bench.sqlite)."),
     force: bool = typer.Option(False, help="Measure cells the store already has."),
     report_name: Optional[str] = typer.Option(None, "--report", help="Write the report results/reports/NAME after."),
@@ -24,8 +24,8 @@ def sweep(
     """Measure a grid of models x targets x formats x protocols; resumable, Ctrl-C stops after the current cell."""
     from bench.output import write
     from bench.pipeline.parallel import side_by_side
-    from bench.store import default_store_path
-    from bench.sweep import load_plan, run_sweep
+    from bench.store.database import default_store_path
+    from bench.pipeline.sweep import load_plan, run_sweep
 
     plan = load_plan(config)  # every cell validated before anything runs
     workers = side_by_side(plan.cells, jobs=jobs, ray=ray, notify=ui.notify)  # a timed target refuses them, now
@@ -54,7 +54,7 @@ def sweep(
 
 def _report(store_path: Path, name: str) -> None:
     from bench.report.summary import write_report
-    from bench.store import open_existing
+    from bench.store.database import open_existing
 
     with open_existing(store_path) as s:
         records = s.records()

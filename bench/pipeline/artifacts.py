@@ -8,7 +8,7 @@ import os
 import shutil
 from pathlib import Path
 
-from bench.artifact import (Artifact, artifact_from_file, artifact_from_tf_source, cache_entry, cache_root,
+from bench.artifact.cache import (Artifact, artifact_from_file, artifact_from_tf_source, cache_entry, cache_root,
                             ensure_artifact, safe_name)
 from bench.core.errors import ArtifactError
 from bench.pipeline.spec import Job
@@ -103,7 +103,7 @@ def adopt_artifact(meta: dict, entry_name: str, data: bytes) -> Artifact:
     entry, and checked against its hash, so a torn transfer is never taken for the artifact."""
     import json
 
-    from bench.artifact import META
+    from bench.artifact.cache import META
     from bench.core.hashing import content_hash
 
     entry = cache_root().resolve() / entry_name
@@ -139,7 +139,7 @@ def cached_copy(entry_name: str, sha256: str) -> Artifact | None:
 def _complete_entry(entry: Path, sha256: str) -> Artifact | None:
     import json
 
-    from bench.artifact import META
+    from bench.artifact.cache import META
 
     try:
         meta = json.loads((entry / META).read_text())

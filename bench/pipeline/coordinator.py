@@ -117,7 +117,7 @@ def run_cells(cells: list[Cell], store_path, hooks: Hooks | None = None, *, skip
     rest) or, given `workers`, side by side. `keep_going` measures past a failed cell (its error in
     `failed`); otherwise the first error is raised once what was under way has finished and been stored.
     `write_store=False` stores nothing (bench.measure without a store)."""
-    from bench.store import check_writable
+    from bench.store.database import check_writable
 
     if write_store:
         check_writable(store_path)  # before anything is exported or measured
@@ -171,7 +171,7 @@ class _NoStore:
 
 
 def _open_store(store_path, write_store: bool):
-    from bench.store import Store
+    from bench.store.database import Store
 
     return Store(store_path) if write_store else _NoStore()
 

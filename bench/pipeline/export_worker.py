@@ -84,7 +84,7 @@ class WorkerProcess:
         return lines[-1][:300] if lines else "no output"
 
     def interrupt(self) -> None:
-        """SIGINT: an export under way removes its staging folder (bench/artifact.py) and the worker exits."""
+        """SIGINT: an export under way removes its staging folder (bench/artifact/cache.py) and the worker exits."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
 

@@ -8,7 +8,7 @@ worker per device (the coordinator's lanes).
 Workers do two things for the coordinator, which alone writes the store:
 - export: each distinct artifact once. Torch exports are CPU-bound Python, so they run in worker processes of
   their own (bench/pipeline/export_worker.py), each writing the content-addressed cache atomically
-  (bench/artifact.py stages and renames).
+  (bench/artifact/cache.py stages and renames).
 - measure: each cell, handed back as it finishes. Here a thread per job suffices: the guest is the emulator's own
   process, and the thread only waits on it.
 """

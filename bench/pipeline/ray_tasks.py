@@ -204,7 +204,7 @@ class RayWorkers:
 
 def _cache_entry(order: ExportOrder):
     """This machine's cache entry name for what the order exports (None for a source it has no entry rule for)."""
-    from bench.artifact import cache_entry
+    from bench.artifact.cache import cache_entry
 
     found, path = cache_entry(export_request(order.job))
     return found, path.parent.name
@@ -221,7 +221,7 @@ def _order(cell) -> dict:
 def _entry_name(artifact) -> str:
     """The artifact's cache entry as named here (a node that exported it has it under the same name), or its hash
     for a file from outside the cache."""
-    from bench.artifact import cache_root
+    from bench.artifact.cache import cache_root
 
     path = Path(artifact.path).resolve()
     if path.parent.parent == cache_root().resolve():
@@ -299,7 +299,7 @@ def _run_setup(target, script: Path, options: dict) -> None:
     import fcntl
     import subprocess
 
-    from bench.artifact import cache_root
+    from bench.artifact.cache import cache_root
 
     lock_path = cache_root() / f".setup-{target.name}.lock"
     lock_path.parent.mkdir(parents=True, exist_ok=True)

@@ -60,7 +60,7 @@ class Cell:
 
     job: Job
     protocol: Protocol
-    artifact: object = None  # bench.artifact.Artifact once resolved
+    artifact: object = None  # bench.artifact.cache.Artifact once resolved
 
     def label(self) -> str:
         return f"{self.job.source.name} on {self.job.where()} ({self.job.format}/{self.job.precision}, " \

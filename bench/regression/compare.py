@@ -76,7 +76,7 @@ def load_records(source: str | Path) -> list[Record]:
     with open(path, "rb") as f:
         head = f.read(16)
     if head.startswith(b"SQLite format 3"):
-        from bench.store import open_existing
+        from bench.store.database import open_existing
 
         with open_existing(path) as store:
             return store.records()

@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from bench.artifact import ensure_artifact
+from bench.artifact.cache import ensure_artifact
 from bench.core.protocols import get_protocol
 from bench.zoo import get_entry
 from devices.affinity import pinned

@@ -274,7 +274,7 @@ def count_tf_padded(name: str, res: int, precision: str, store_path: str) -> Non
     from bench.core.protocols import get_protocol
     from bench.pipeline.coordinator import Hooks, measure_cell, prepare_cells
     from bench.pipeline.spec import Cell, RunSpec, prepare
-    from bench.store import Store
+    from bench.store.database import Store
 
     module = timm.create_model(name.removesuffix("+same"), pretrained=False, pad_type="same").eval()
     spec = RunSpec(model=module, target="arm64-emu", format="tflite", precision=precision, resolution=res,

@@ -62,7 +62,7 @@ def _where(path: Path, text: str, needle: str, after: int = 0) -> str:
 def _models(path: Path, text: str, config: dict) -> list[str]:
     models = list(config.get("models", []))
     for suite in config.get("suites", []):
-        from bench.suites import suite_cells
+        from bench.zoo.suites import suite_cells
 
         try:
             models += [c.model for c in suite_cells(suite, None, None, None)]

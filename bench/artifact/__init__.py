@@ -1,0 +1,1 @@
+"""The artifact cache: exported models kept by content, staged and renamed into place."""

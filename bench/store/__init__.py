@@ -1,0 +1,1 @@
+"""The result store: records in a versioned SQLite file."""
