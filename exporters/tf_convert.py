@@ -21,6 +21,8 @@ from typing import Callable
 
 import numpy as np
 
+from bench.core.errors import first_line
+
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
@@ -42,11 +44,6 @@ class Loaded:
     pixels: bool  # the model starts with a Rescaling layer, so it takes 0..255 pixels
     converter: Callable[[], object]  # a fresh tf.lite.TFLiteConverter
     how: str  # the converter entry point, for the record
-
-
-def first_line(exc: BaseException, limit: int = 300) -> str:
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return (lines[0] if lines else type(exc).__name__)[:limit]
 
 
 def pin_shape(shape, resolution: int | None) -> tuple[tuple[int, ...], str]:
@@ -101,7 +98,7 @@ def _keras_loaded(model, resolution: int | None) -> Loaded:
     try:
         pinned = keras.Model(pinned_input, model(pinned_input))
     except Exception as exc:  # a model whose layers reject the pinned shape
-        raise SourceError(f"the model does not build at input shape {shape}: {first_line(exc)}") from None
+        raise SourceError(f"the model does not build at input shape {shape}: {first_line(exc, 300)}") from None
 
     def call(x):
         return keras.ops.convert_to_numpy(pinned(x, training=False))
@@ -122,20 +119,20 @@ def load_keras_file(path: Path, resolution: int | None) -> Loaded:
     try:
         model = keras.saving.load_model(str(path), compile=False)
     except Exception as exc:  # keras raises ValueError, OSError, zipfile errors... for a corrupt file
-        raise SourceError(f"{path.name} is not a readable Keras model: {first_line(exc)}") from None
+        raise SourceError(f"{path.name} is not a readable Keras model: {first_line(exc, 300)}") from None
     return _keras_loaded(model, resolution)
 
 
 def load_zoo(name: str, resolution: int, seed: int) -> Loaded:
-    """A keras/... zoo entry, BatchNorm calibrated on inputs of the kind it takes."""
+    """A keras/... zoo entry, BatchNorm statistics settled on inputs of the kind it takes."""
     from bench.zoo import get_entry
-    from bench.zoo.keras_models import CALIBRATION_BATCH, CALIBRATION_PASSES, calibrate_batchnorm
+    from bench.zoo.keras_models import BATCHNORM_BATCH, BATCHNORM_PASSES, settle_keras_batchnorm
 
     model = get_entry(name).build(resolution, seed)
     pixels = _starts_with_rescaling(model)
     rng = np.random.default_rng(seed + 1)
-    shape = (CALIBRATION_BATCH, resolution, resolution, 3)
-    calibrate_batchnorm(model, [synthetic(rng, shape, pixels) for _ in range(CALIBRATION_PASSES)])
+    shape = (BATCHNORM_BATCH, resolution, resolution, 3)
+    settle_keras_batchnorm(model, [synthetic(rng, shape, pixels) for _ in range(BATCHNORM_PASSES)])
     return _keras_loaded(model, resolution)
 
 
@@ -145,7 +142,7 @@ def load_saved_model(path: Path, resolution: int | None) -> Loaded:
     try:
         loaded = tf.saved_model.load(str(path))
     except Exception as exc:
-        raise SourceError(f"{path} is not a loadable SavedModel: {first_line(exc)}") from None
+        raise SourceError(f"{path} is not a loadable SavedModel: {first_line(exc, 300)}") from None
     signatures = dict(getattr(loaded, "signatures", {}) or {})
     if not signatures:
         raise SourceError(f"SavedModel {path} has no signatures; export it with a serving signature")

@@ -155,12 +155,3 @@ class AblationNet(nn.Module):
     def forward(self, x):
         x = self.features(x)
         return self.classifier(F.adaptive_avg_pool2d(x, 1).flatten(1))
-
-
-def plain_macs(resolution: int = 224) -> int:
-    """MACs of the plain net by the formula in the module docstring (convs plus the classifier)."""
-    size, total = resolution, 0
-    for cin, cout, stride in layer_plan():
-        size = (size + 2 - 3) // stride + 1
-        total += size * size * cout * cin * 9
-    return total + STAGE_WIDTHS[-1] * NUM_CLASSES

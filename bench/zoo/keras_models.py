@@ -9,7 +9,7 @@ start with a Rescaling layer and so take 0..255 pixels (the converter worker fee
 
 from __future__ import annotations
 
-from bench.zoo.prepare import CALIBRATION_BATCH, CALIBRATION_PASSES
+from bench.zoo.prepare import BATCHNORM_BATCH, BATCHNORM_PASSES
 from bench.zoo.registry import register_model
 
 # (zoo name, keras.applications function, resolution, family)
@@ -21,8 +21,8 @@ KERAS_MODELS = [
 
 
 def keras_builder(application: str):
-    """A builder of keras.applications.<application>, untrained; BatchNorm is calibrated by the caller, which
-    knows what inputs the model takes (see calibrate_batchnorm)."""
+    """A builder of keras.applications.<application>, untrained; BatchNorm statistics are settled by the caller, which
+    knows what inputs the model takes (see settle_keras_batchnorm)."""
 
     def build(resolution: int, seed: int = 0):
         import keras
@@ -46,12 +46,12 @@ def batchnorm_layers(model) -> list:
     return found
 
 
-def calibrate_batchnorm(model, batches) -> None:
-    """The Keras twin of bench.zoo.prepare.calibrate_batchnorm: moving statistics that match the activations.
+def settle_keras_batchnorm(model, batches) -> None:
+    """The Keras twin of bench.zoo.prepare.settle_batchnorm: moving statistics that match the activations.
 
     Keras updates moving = moving * momentum + batch * (1 - momentum) in a training-mode call; momentum k / (k + 1)
     on the k-th pass (from 0) leaves the cumulative average of the passes' batch statistics, as torch's
-    momentum=None does. `batches`: CALIBRATION_PASSES arrays of CALIBRATION_BATCH inputs.
+    momentum=None does. `batches`: BATCHNORM_PASSES arrays of BATCHNORM_BATCH inputs.
     """
     norms = batchnorm_layers(model)
     saved = [(layer, layer.momentum) for layer in norms]
@@ -69,4 +69,4 @@ for _name, _application, _resolution, _family in KERAS_MODELS:
     register_model(_name, resolution=_resolution, family=_family, source=f"keras.applications:{_application}",
                    framework="keras")(keras_builder(_application))
 
-__all__ = ["CALIBRATION_BATCH", "CALIBRATION_PASSES", "KERAS_MODELS", "calibrate_batchnorm", "keras_builder"]
+__all__ = ["BATCHNORM_BATCH", "BATCHNORM_PASSES", "KERAS_MODELS", "settle_keras_batchnorm", "keras_builder"]

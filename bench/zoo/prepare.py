@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-CALIBRATION_PASSES = 4
-CALIBRATION_BATCH = 8
+BATCHNORM_PASSES = 4
+BATCHNORM_BATCH = 8
 
 
-def calibrate_batchnorm(model, resolution: int, seed: int = 0) -> None:
+def settle_batchnorm(model, resolution: int, seed: int = 0) -> None:
     """Give BatchNorm layers running statistics from a few train-mode passes on synthetic data.
 
     Random-init BN has mean 0 / var 1 running stats, which do not match the activations, so eval-mode outputs
@@ -25,8 +25,8 @@ def calibrate_batchnorm(model, resolution: int, seed: int = 0) -> None:
     generator = torch.Generator().manual_seed(seed + 1)
     model.train()
     with torch.no_grad():
-        for _ in range(CALIBRATION_PASSES):
-            model(torch.randn(CALIBRATION_BATCH, 3, resolution, resolution, generator=generator))
+        for _ in range(BATCHNORM_PASSES):
+            model(torch.randn(BATCHNORM_BATCH, 3, resolution, resolution, generator=generator))
     for m, momentum in saved:
         m.momentum = momentum
     model.eval()
@@ -37,7 +37,7 @@ def prepare_for_inference(entry, resolution: int, seed: int = 0):
 
     torch.manual_seed(seed)
     model = entry.build()
-    calibrate_batchnorm(model, resolution, seed)
+    settle_batchnorm(model, resolution, seed)
     try:
         from timm.utils.model import reparameterize_model
     except ImportError:  # older timm layout

@@ -9,26 +9,10 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
-from dataclasses import dataclass, field
-from typing import Callable
 
 from bench.core.errors import UnknownChoice, UnsupportedFormat
 from bench.core.registry import Registry
-
-
-@dataclass(frozen=True)
-class ZooEntry:
-    name: str
-    # torch: build() returns an untrained torch.nn.Module. keras: build(resolution, seed) returns a keras.Model and
-    # is called only inside the TensorFlow conversion worker (exporters/tf_worker.py), never in this process.
-    build: Callable[..., object] = field(repr=False)
-    resolution: int
-    family: str
-    source: str  # where the architecture comes from, e.g. "timm:mobileone_s0"
-    suites: tuple[str, ...] = ()
-    framework: str = "torch"  # "torch" (exported by exporters/) or "keras" (TensorFlow's converter, tflite only)
-    curated: bool = True  # False: a timm name outside the curated zoo, at timm's pretrained-config resolution
-
+from bench.zoo.entry import ZooEntry
 
 # Modules whose import registers entries; kept as names so `bench --help` pays nothing for them.
 MODELS: Registry[ZooEntry] = Registry(
@@ -83,7 +67,7 @@ def get_entry(name: str) -> ZooEntry:
 
 
 def create_model(name: str, resolution: int | None = None, *, seed: int = 0):
-    """Build `name` ready for inference: BatchNorm statistics calibrated, reparameterized, eval mode."""
+    """Build `name` ready for inference: BatchNorm statistics settled, reparameterized, eval mode."""
     from bench.zoo.prepare import prepare_for_inference
 
     entry = get_entry(name)

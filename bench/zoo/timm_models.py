@@ -4,18 +4,7 @@ Resolutions are the ones each paper reports latency at.
 """
 
 from bench.zoo.registry import register_model
-
-
-def timm_builder(name: str):
-    """A zero-argument builder of timm's `name`, untrained."""
-
-    def build():
-        import timm
-
-        return timm.create_model(name, pretrained=False)
-
-    return build
-
+from bench.zoo.timm_registry import timm_builder
 
 # (zoo name, timm name, resolution, family)
 _TIMM_MODELS = [

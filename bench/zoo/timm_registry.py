@@ -10,8 +10,18 @@ import functools
 import importlib.util
 import re
 
-from bench.zoo.registry import ZooEntry
-from bench.zoo.timm_models import timm_builder
+from bench.zoo.entry import ZooEntry
+
+
+def timm_builder(name: str):
+    """A zero-argument builder of timm's `name`, untrained."""
+
+    def build():
+        import timm
+
+        return timm.create_model(name, pretrained=False)
+
+    return build
 
 
 def timm_available() -> bool:
