@@ -8,8 +8,6 @@ from bench.core.errors import ExportError
 
 # Tolerances, as relative L2 error ||a - b|| / ||b||. FP32 runtimes reorder sums, nothing more.
 FP32_REL_L2 = 1e-3
-# FP16 artifacts are judged against PyTorch run with the same fp16-rounded weights (see tflite_export).
-FP16_REL_L2 = 5e-2
 # INT8 is judged against FP32 by cosine similarity and top-5 agreement.
 INT8_MIN_COSINE = 0.85
 

@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.core.errors import ArtifactError, BenchError, UnsupportedFormat
+from bench.core.errors import ArtifactError, BenchError, UnsupportedFormat, first_line
 from bench.core.record import Subject
 
 MIN_RESOLUTION = 32
@@ -321,7 +321,7 @@ def keras_content_key(model) -> str:
     try:
         digest.update(model.to_json().encode())
     except Exception as exc:  # a subclassed model without get_config: Keras cannot save it either
-        raise ArtifactError(f"cannot describe the Keras model {model.name}: {_first_line(exc)}; give a functional "
+        raise ArtifactError(f"cannot describe the Keras model {model.name}: {first_line(exc)}; give a functional "
                             "or Sequential model, or one whose layers define get_config") from None
     for weight in model.weights:  # names are part of it: they are in the saved file and the converted graph
         value = weight.numpy()
@@ -332,10 +332,6 @@ def keras_content_key(model) -> str:
 
 def _keras_source(model, name: str | None) -> KerasModule:
     return KerasModule(model, name or model.name, keras_content_key(model))
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
 
 
 def _module_source(module, input_size, name: str | None) -> TorchModule:

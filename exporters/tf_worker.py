@@ -76,9 +76,9 @@ def main(argv: list[str]) -> int:
         result = {"ok": False, "kind": "convert", "error": str(exc)}
     except Exception as exc:  # unexpected: one line for the user, the traceback for the caller's debug log
         traceback.print_exc()
-        from exporters.tf_convert import first_line
+        from bench.core.errors import first_line
 
-        result = {"ok": False, "kind": "convert", "error": f"{type(exc).__name__}: {first_line(exc)}"}
+        result = {"ok": False, "kind": "convert", "error": f"{type(exc).__name__}: {first_line(exc, 300)}"}
     Path(job["result"]).write_text(json.dumps(result))
     return 0 if result["ok"] else 3
 

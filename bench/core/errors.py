@@ -48,3 +48,10 @@ class NeedsOtherHost(BenchError):
 
 class InputDataError(BenchError):
     """A malformed CSV, result JSON or log."""
+
+
+def first_line(exc: BaseException, limit: int = 200) -> str:
+    """An exception as one line for a typed error's message: its message's first line (its class name when it has
+    none), cut at `limit` characters."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return (lines[0] if lines else type(exc).__name__)[:limit]

@@ -46,4 +46,3 @@ class Measurement:
 
 
 ProgressFn = Callable[[int], None]  # called with the number of runs just finished
-Notify = Callable[[str], None]  # one line of progress text for the user

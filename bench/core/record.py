@@ -22,7 +22,7 @@ from bench.core.protocols import Protocol, get_protocol
 from bench.core.version import __version__, git_commit
 
 __all__ = ["COUNT_TOLERANCE", "NS_PER_MS", "Count", "Record", "Subject", "Timing", "build_record",
-           "derive_statistics", "figure", "flat_row", "is_counting", "settings_key"]
+           "derive_statistics", "flat_row", "settings_key"]
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,8 @@ class Record:
 
     @property
     def figure(self) -> float | int | None:
-        """The statistic in the outcome's own unit (ms, or the count)."""
+        """The statistic in the outcome's own unit: milliseconds for a timing, the count for a counting record.
+        Ratios between records (ablation suites, reports) use this, and only between records of one unit."""
         return self.outcome.figure
 
     def shown(self) -> str:
@@ -146,16 +147,6 @@ def settings_key(artifact_hash, target, threads, protocol, warmup, runs, repeats
     Known before measuring, so a sweep can skip cells the store already holds."""
     key = [artifact_hash, target, int(threads), protocol, int(warmup), int(runs), int(repeats), requested_options or {}]
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:32]
-
-
-def is_counting(record: Record) -> bool:
-    return isinstance(record.outcome, Count)
-
-
-def figure(record: Record) -> float | None:
-    """The record's statistic in its own unit: milliseconds for a timing, the count for a counting record.
-    Ratios between records (ablation suites, reports) use this, and only between records of one unit."""
-    return record.outcome.figure
 
 
 def derive_statistics(record: Record) -> Record:

@@ -61,9 +61,5 @@ class Registry(Generic[T]):
     def entries(self) -> list[T]:
         return [self._entries[name] for name in self.names()]
 
-    def aliases_of(self, name: str) -> list[str]:
-        self._load()
-        return sorted(alias for alias, target in self._aliases.items() if target == name)
-
     def closest(self, name: str, n: int = 3) -> list[str]:
         return difflib.get_close_matches(name, self.names(with_aliases=True), n=n, cutoff=0.6)

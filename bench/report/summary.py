@@ -25,18 +25,6 @@ SUGGESTED_MODELS = ("mobileone_s0", "mobilenetv4_conv_small", "mobilenetv2_100",
                     "efficientnet_b0")
 
 
-def correlation_markdown(results) -> str:
-    lines = ["| target | protocol | n | Spearman rho FLOPs (95% CI) | p | Spearman rho params (95% CI) | p "
-             "| Kendall tau FLOPs / params |", "|---|---|---:|---|---:|---|---:|---|"]
-    for c in results:
-        lines.append(
-            f"| {c.target} | {c.protocol} | {c.n} | {c.rho_flops:.3f} ({c.ci_flops[0]:.2f}, {c.ci_flops[1]:.2f}) | "
-            f"{c.p_flops:.2g} | {c.rho_params:.3f} ({c.ci_params[0]:.2f}, {c.ci_params[1]:.2f}) | {c.p_params:.2g} | "
-            f"{c.tau_flops:.3f} / {c.tau_params:.3f} |"
-        )
-    return "\n".join(lines) + "\n"
-
-
 def correlation_frame(results):
     import pandas as pd
 
