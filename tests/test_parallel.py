@@ -99,7 +99,8 @@ def test_side_by_side_counts_match_a_serial_run(tmp_path, monkeypatch):
 def _int8_files(tmp_path, count: int) -> list:
     """Tiny int8 .tflite files, exported by bench (in its worker processes) and copied out of the cache."""
     from bench.pipeline import RunSpec, prepare
-    from bench.pipeline.parallel import LocalWorkers, export_orders
+    from bench.pipeline.orders import export_orders
+    from bench.pipeline.parallel import LocalWorkers
     from bench.pipeline.spec import Cell
     from bench.core.protocols import get_protocol
 
@@ -107,8 +108,8 @@ def _int8_files(tmp_path, count: int) -> list:
              for job in prepare(RunSpec(model=net, target="arm64-emu", precision="int8", input_size=INPUT_SIZE,
                                         name=name))]
     files = []
-    orders = export_orders(cells, force=False)
-    for order, artifact in LocalWorkers(2).export(orders, force=False):
+    orders = export_orders(cells)
+    for order, artifact in LocalWorkers(2).export(orders):
         assert not isinstance(artifact, BaseException), artifact
         order.cells[0].artifact = artifact
     for cell in cells:

@@ -242,3 +242,46 @@ def test_nothing_below_the_commands_imports_the_package_face():
     from bench.core.version import __version__ as owned
 
     assert __version__ == owned
+
+
+def test_a_cache_entry_whose_bytes_changed_is_never_served(tmp_path):
+    """The cache verifies what it serves: the same size but other bytes is not the artifact meta.json describes."""
+    from bench.artifact import entry as entries
+    from bench.artifact.cache import Artifact
+    from bench.core.hashing import content_hash
+
+    entry = tmp_path / "m-64-onnx-fp32-key"
+    folder = entries.staging(entry)
+    (folder / "m.onnx").write_bytes(b"the exported bytes")
+    made = entries.commit(folder, entry, Artifact(path=folder / "m.onnx", format="onnx", precision="fp32",
+                                                  model="m", resolution=64))
+    assert entries.load(entry).sha256 == made.sha256 == content_hash(entry / "m.onnx")
+    (entry / "m.onnx").write_bytes(b"the exported bytez")  # same size
+    said = []
+    assert entries.load(entry, notify=said.append) is None
+    assert len(said) == 1 and "changed since it was exported" in said[0] and "m.onnx" in said[0]
+    assert entries.cached_copy(entry.name, made.sha256) is None
+
+
+def test_a_changed_cached_export_is_exported_again_saying_so(tmp_path):
+    cache = tmp_path / "cache"
+    args = ("export", "--model", "ablation_relu", "--format", "onnx", "--resolution", "64", "--json")
+    first = run_bench(*args, env={"BENCH_CACHE": str(cache)})
+    assert first.returncode == 0, first.stderr
+    import json
+
+    from bench.core.hashing import content_hash
+
+    made = json.loads(first.stdout)
+    path = __import__("pathlib").Path(made["path"])
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0xFF  # one byte flipped: same size, other bytes
+    path.write_bytes(bytes(data))
+    tampered = content_hash(path)
+    again = run_bench(*args, env={"BENCH_CACHE": str(cache)})
+    assert again.returncode == 0, again.stderr
+    served = json.loads(again.stdout)
+    changed = [line for line in again.stderr.splitlines() if "changed since it was exported" in line]
+    assert len(changed) == 1 and path.name in changed[0]
+    assert served["cached"] is False and served["sha256"] != tampered
+    assert served["sha256"] == content_hash(served["path"])  # the identity a record would carry is of these bytes

@@ -1,8 +1,8 @@
 """Artifacts: exported model files, cached by content.
 
-The cache key is the export request plus the exporter's and tools' versions. An entry is a directory holding the
-artifact and `meta.json`; it is built under a temporary name and renamed into place only when complete, so an
-export killed mid-way leaves no entry that could be mistaken for a finished one.
+The cache key is the export request plus the exporter's and tools' versions; which entry a request names, and what
+goes into it (an export, a TensorFlow conversion), is decided here. The entry itself, its layout and its life (load,
+commit, adopt), is bench/artifact/entry.py's.
 """
 
 from __future__ import annotations
@@ -10,61 +10,20 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
-from bench.core.errors import ArtifactError, ExportError, UnsupportedFormat
+from bench.artifact import entry as entries
+from bench.artifact.entry import Artifact, cache_root
+from bench.core.errors import ArtifactError, ExportError, UnsupportedFormat, first_line
 from bench.core.hashing import content_hash, size_of
 from bench.zoo.counting import COUNTING_VERSION
 
-CACHE_ENV = "BENCH_CACHE"
-META = "meta.json"
 PARITY_SEED = 1234
 
-
-
-@dataclass
-class Artifact:
-    path: Path
-    format: str
-    precision: str
-    model: str
-    resolution: int
-    input_kind: str = "tensor"
-    sha256: str = ""
-    size_bytes: int = 0
-    export_s: float | None = None
-    cached: bool = False
-    params: int | None = None
-    macs: int | None = None
-    parity: dict = field(default_factory=dict)
-    facts: dict = field(default_factory=dict)
-    key: str = ""
-
-    def subject(self):
-        """What a record says ran: this artifact's identity and facts."""
-        from bench.core.record import Subject
-
-        return Subject(model=self.model, resolution=self.resolution, format=self.format, precision=self.precision,
-                       params=self.params, macs=self.macs, input_kind=self.input_kind, artifact_path=str(self.path),
-                       artifact_hash=self.sha256, artifact_bytes=self.size_bytes, export_s=self.export_s,
-                       parity=self.parity, artifact_facts=self.facts)
-
-    def to_json(self) -> dict:
-        d = asdict(self)
-        d["path"] = str(self.path)
-        return d
-
-
-def cache_root() -> Path:
-    """$BENCH_CACHE, else the user's cache directory: a run from any directory finds what an earlier one exported."""
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV])
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("mobile-latency-bench")) / "artifacts"
+__all__ = ["Artifact", "artifact_from_file", "artifact_from_tf_source", "cache_entry", "cache_key", "cache_root",
+           "ensure_artifact", "safe_name"]
 
 
 def cache_key(request, exporter) -> str:
@@ -80,24 +39,10 @@ def cache_key(request, exporter) -> str:
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:24]
 
 
-def _load_entry(entry: Path) -> Artifact | None:
-    meta_path = entry / META
-    if not meta_path.is_file():
-        return None
-    try:
-        meta = json.loads(meta_path.read_text())
-        artifact = Artifact(**{**meta, "path": entry / meta["path"], "cached": True})
-    except (ValueError, TypeError, KeyError):
-        return None
-    if not artifact.path.exists() or size_of(artifact.path) != artifact.size_bytes:
-        return None
-    return artifact
-
-
 def _entry_dir(request, exporter, root: Path | None = None) -> tuple[Path, str]:
-    root = (Path(root) if root else cache_root()).resolve()
     key = cache_key(request, exporter)
-    return root / f"{safe_name(request.model)}-{request.resolution}-{request.format}-{request.precision}-{key}", key
+    name = f"{safe_name(request.model)}-{request.resolution}-{request.format}-{request.precision}-{key}"
+    return entries.entry_path(name, root), key
 
 
 def safe_name(model: str) -> str:
@@ -105,16 +50,17 @@ def safe_name(model: str) -> str:
     return model.replace("/", "_").replace(os.sep, "_")
 
 
-def cache_entry(request, *, root: Path | None = None) -> tuple[Artifact | None, Path]:
-    """The cached artifact for `request` if a complete one exists, and the path its file has or would have."""
+def cache_entry(request, *, root: Path | None = None, notify=None) -> tuple[Artifact | None, Path]:
+    """The cached artifact for `request` if a complete, unchanged one exists, and the path its file has or would
+    have."""
     from exporters import get_exporter
 
     if _is_keras_entry(request.model):
         entry, _ = _keras_entry_dir(request, root)
-        return _load_entry(entry), entry / f"{safe_name(request.model)}.tflite"
+        return entries.load(entry, notify=notify), entry / f"{safe_name(request.model)}.tflite"
     exporter = get_exporter(request.format)
     entry, _ = _entry_dir(request, exporter, root)
-    return _load_entry(entry), entry / f"{safe_name(request.model)}{exporter.suffix}"
+    return entries.load(entry, notify=notify), entry / f"{safe_name(request.model)}{exporter.suffix}"
 
 
 def ensure_artifact(request, *, root: Path | None = None, force: bool = False, notify=None, build=None) -> Artifact:
@@ -130,7 +76,7 @@ def ensure_artifact(request, *, root: Path | None = None, force: bool = False, n
                                    calibration_dir=request.calibration_dir)
     entry, key = _entry_dir(request, exporter, root)
     if not force:
-        found = _load_entry(entry)
+        found = entries.load(entry, notify=notify)
         if found is not None:
             return found
     if notify:
@@ -153,11 +99,10 @@ def _export_entry(request, exporter, entry: Path, key: str, build=None) -> Artif
         with torch.no_grad():
             reference = model(torch.from_numpy(example)).numpy()
     except (RuntimeError, AssertionError, ValueError) as exc:  # e.g. a ViT with a fixed input size
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        raise ExportError(f"{request.model} does not run at {request.resolution}x{request.resolution}: {reason}"
-                          ) from None
+        raise ExportError(f"{request.model} does not run at {request.resolution}x{request.resolution}: "
+                          f"{first_line(exc)}") from None
 
-    staging = _new_staging(entry)
+    staging = entries.staging(entry)
     filename = f"{safe_name(request.model)}{exporter.suffix}"
     started = time.perf_counter()
     try:
@@ -165,7 +110,7 @@ def _export_entry(request, exporter, entry: Path, key: str, build=None) -> Artif
             model, request, staging / filename, {"input": example, "reference": reference, "torch_model": model}
         )
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        entries.abandon(staging)
         raise
     export_s = time.perf_counter() - started
     artifact = Artifact(
@@ -182,34 +127,7 @@ def _export_entry(request, exporter, entry: Path, key: str, build=None) -> Artif
         facts=facts,
         key=key,
     )
-    return _commit(staging, entry, artifact, filename)
-
-
-def _new_staging(entry: Path) -> Path:
-    staging = entry.parent / f".partial-{entry.name}-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    return staging
-
-
-def _commit(staging: Path, entry: Path, artifact: Artifact, filename: str) -> Artifact:
-    """Hash the staged artifact, write its meta.json and rename the staging folder into place."""
-    artifact.sha256 = content_hash(artifact.path)
-    artifact.size_bytes = size_of(artifact.path)
-    meta = artifact.to_json()
-    meta.update(path=filename, cached=False)
-    (staging / META).write_text(json.dumps(meta, indent=1))
-    shutil.rmtree(entry, ignore_errors=True)  # a stale or partial entry
-    try:
-        os.rename(staging, entry)
-    except OSError:  # another process finished the same export first
-        shutil.rmtree(staging, ignore_errors=True)
-        found = _load_entry(entry)
-        if found is None:
-            raise
-        return found
-    artifact.path = entry / filename
-    return artifact
+    return entries.commit(staging, entry, artifact)
 
 
 def artifact_from_file(path: str | os.PathLike, described: dict | None = None) -> Artifact:
@@ -279,8 +197,7 @@ def _tf_key(identity: dict, precision: str, resolution: int | None, calibration:
 
 
 def _tf_entry_dir(model: str, precision: str, resolution: int | None, key: str, root: Path | None) -> Path:
-    root = (Path(root) if root else cache_root()).resolve()
-    return root / f"{safe_name(model)}-{resolution or 'auto'}-tflite-{precision}-{key}"
+    return entries.entry_path(f"{safe_name(model)}-{resolution or 'auto'}-tflite-{precision}-{key}", root)
 
 
 def _keras_calibration(request) -> str:
@@ -317,25 +234,25 @@ def _ensure_tf(source: dict, identity: dict, *, model: str, precision: str, reso
     # A user's file is cached by its bytes alone: the same model under another name or path is the same entry.
     entry = _tf_entry_dir(model if source["kind"] == "zoo" else "tf", precision, resolution, key, root)
     if not force:
-        found = _load_entry(entry)
+        found = entries.load(entry, notify=notify)
         if found is not None:
             found.model = model
             return found
     if notify:
         notify(f"converting {model} to tflite/{precision} with TensorFlow's converter...")
-    staging = _new_staging(entry)
+    staging = entries.staging(entry)
     filename = f"{safe_name(model)}.tflite"
     started = time.perf_counter()
     try:
         artifact = _convert_tf(source, staging / filename, model=model, precision=precision, resolution=resolution,
                                calibration_dir=calibration_dir)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        entries.abandon(staging)
         raise
     artifact.export_s = round(time.perf_counter() - started, 3)
     artifact.key = key
     artifact.facts["source"] = identity
-    return _commit(staging, entry, artifact, filename)
+    return entries.commit(staging, entry, artifact)
 
 
 def _convert_tf(source: dict, out_path: Path, *, model: str, precision: str, resolution: int | None,

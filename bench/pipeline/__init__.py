@@ -4,8 +4,8 @@
 """
 
 from bench.pipeline.artifacts import planned_artifact, resolve_artifact
-from bench.pipeline.coordinator import Hooks, RunResult, measure_cell, plan_cells, run_cells
-from bench.pipeline.records import record_of
+from bench.pipeline.coordinator import Hooks, RunResult, plan_cells, run_cells
+from bench.pipeline.records import measure_cell, record_of
 from bench.pipeline.spec import Cell, Job, RunSpec, prepare, prepare_export
 
 __all__ = ["Cell", "Hooks", "Job", "RunResult", "RunSpec", "record_of", "measure_cell",

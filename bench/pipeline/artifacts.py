@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import copy
 import os
-import shutil
 from pathlib import Path
 
+from bench.artifact import entry as entries
 from bench.artifact.cache import (Artifact, artifact_from_file, artifact_from_tf_source, cache_entry, cache_root,
-                            ensure_artifact, safe_name)
-from bench.core.errors import ArtifactError
+                                  ensure_artifact, safe_name)
+from bench.core.errors import ArtifactError, first_line
 from bench.pipeline.spec import Job
 from exporters.source import KerasModule, KerasZooModel, ModelFile, TensorFlowModel, TorchModule, ZooModel
 
@@ -56,16 +56,14 @@ def saved_keras(source: KerasModule) -> Path:
     path = keras_file(source)
     if path.is_file():
         return path
-    staging = path.parent / f".partial-{os.getpid()}"
-    staging.mkdir(parents=True, exist_ok=True)
+    staging = entries.staging(path)  # beside the file, in its folder
     try:
         source.model.save(staging / path.name)  # Keras 3 wants the .keras suffix on the file it writes
         os.replace(staging / path.name, path)
     except Exception as exc:
-        raise ArtifactError(f"cannot save the Keras model {source.label}: "
-                            f"{(str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]}") from None
+        raise ArtifactError(f"cannot save the Keras model {source.label}: {first_line(exc)}") from None
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        entries.abandon(staging)
     return path
 
 
@@ -95,56 +93,3 @@ def planned_artifact(job: Job) -> Artifact:
         return found
     return Artifact(path=path, format=request.format, precision=request.precision, model=request.model,
                     resolution=request.resolution, input_kind=request.input_kind)
-
-
-def adopt_artifact(meta: dict, entry_name: str, data: bytes) -> Artifact:
-    """An artifact made in another process or on another machine (a cluster node), written into this machine's cache
-    as `entry_name`, unless a complete copy with the same hash is there already. Staged and renamed like every cache
-    entry, and checked against its hash, so a torn transfer is never taken for the artifact."""
-    import json
-
-    from bench.artifact.cache import META
-    from bench.core.hashing import content_hash
-
-    entry = cache_root().resolve() / entry_name
-    filename = Path(meta["path"]).name
-    found = _complete_entry(entry, meta["sha256"])
-    if found is not None:
-        return found
-    staging = entry.parent / f".partial-{entry.name}-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    try:
-        (staging / filename).write_bytes(data)
-        if content_hash(staging / filename) != meta["sha256"]:
-            raise ArtifactError(f"the copy of {filename} received is not the artifact sent (hash differs)")
-        (staging / META).write_text(json.dumps({**meta, "path": filename, "cached": False}, indent=1))
-        shutil.rmtree(entry, ignore_errors=True)  # a stale or partial entry
-        os.rename(staging, entry)
-    except OSError:  # another process adopted it first
-        shutil.rmtree(staging, ignore_errors=True)
-        if _complete_entry(entry, meta["sha256"]) is None:
-            raise
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return _complete_entry(entry, meta["sha256"])
-
-
-def cached_copy(entry_name: str, sha256: str) -> Artifact | None:
-    """The complete cache entry `entry_name` if it holds the artifact of that hash."""
-    return _complete_entry(cache_root().resolve() / entry_name, sha256)
-
-
-def _complete_entry(entry: Path, sha256: str) -> Artifact | None:
-    import json
-
-    from bench.artifact.cache import META
-
-    try:
-        meta = json.loads((entry / META).read_text())
-        artifact = Artifact(**{**meta, "path": entry / meta["path"], "cached": True})
-    except (OSError, ValueError, TypeError, KeyError):
-        return None
-    complete = artifact.path.is_file() and artifact.path.stat().st_size == artifact.size_bytes
-    return artifact if complete and artifact.sha256 == sha256 else None

@@ -16,7 +16,8 @@ from typing import Callable
 from bench.core.errors import BenchError
 from bench.core.record import Record, settings_key
 from bench.pipeline.artifacts import planned_artifact, resolve_artifact
-from bench.pipeline.records import record_of
+from bench.pipeline.orders import export_orders
+from bench.pipeline.records import measure_cell
 from bench.pipeline.spec import Cell
 
 
@@ -54,15 +55,7 @@ def cell_key(cell: Cell) -> str:
                         job.options)
 
 
-def measure_cell(cell: Cell, progress=None) -> Record:
-    job = cell.job
-    measurement = job.target.measure(cell.artifact, cell.protocol, threads=job.spec.threads, options=dict(job.options),
-                                     progress=progress or _quiet)
-    return record_of(cell.artifact, job.target, cell.protocol, measurement, job.spec.threads, job.options,
-                     job.spec.phones)
-
-
-def prepare_cells(cells: list[Cell], hooks: Hooks, *, force_export: bool = False, workers=None,
+def prepare_cells(cells: list[Cell], hooks: Hooks, *, workers=None,
                   keep_going: bool = False) -> list[tuple[Cell, BaseException]]:
     """Preflight (devices there), export (or find) every artifact, then the targets' last checks: all before the
     first measurement, so a missing phone or a failed export costs no measuring time.
@@ -76,7 +69,7 @@ def prepare_cells(cells: list[Cell], hooks: Hooks, *, force_export: bool = False
         if key not in seen and not remote:
             seen.add(key)
             cell.job.target.preflight(cell.job.options)
-    failed = _export(cells, hooks, force_export, workers, keep_going)
+    failed = _export(cells, hooks, workers, keep_going)
     if failed and not keep_going:
         raise failed[0][1]
     for cell in cells:
@@ -85,24 +78,22 @@ def prepare_cells(cells: list[Cell], hooks: Hooks, *, force_export: bool = False
     return failed
 
 
-def _export(cells: list[Cell], hooks: Hooks, force: bool, workers, keep_going: bool) -> list:
+def _export(cells: list[Cell], hooks: Hooks, workers, keep_going: bool) -> list:
     failed = []
     if workers is None:
         for cell in cells:
             try:
                 if cell.artifact is None:
-                    cell.artifact = resolve_artifact(cell.job, force=force, notify=hooks.notify)
+                    cell.artifact = resolve_artifact(cell.job, notify=hooks.notify)
             except BenchError as exc:
                 if not keep_going:
                     raise
                 failed.append((cell, exc))
         return failed
-    from bench.pipeline.parallel import export_orders
-
-    orders = export_orders(cells, force)
+    orders = export_orders(cells)
     if orders:
         hooks.notify(f"exporting {len(orders)} artifact(s) on {workers.describe()}...")
-    for order, outcome in workers.export(orders, force):
+    for order, outcome in workers.export(orders):
         if isinstance(outcome, BaseException):
             failed += [(cell, outcome) for cell in order.cells]
         else:

@@ -3,9 +3,9 @@ on stdin and answers each on stdout, one after another, until stdin closes.
 
 Own processes rather than multiprocessing's: a spawned multiprocessing child re-runs the caller's main script (an
 unguarded `bench.measure_many(..., jobs=2)` in a script would run again in every child), and a forked one would
-inherit torch's threads. A frame is an 8-byte big-endian length and a pickle: in, (RunSpec, force) pickled by
+inherit torch's threads. A frame is an 8-byte big-endian length and a pickle: in, a RunSpec pickled by
 cloudpickle, so a network class defined in a script or notebook travels by value; out, the Artifact or a typed
-error as ("error", class name, message). Whatever the exporters print goes to stderr, a file the coordinator reads
+error's reply (bench/pipeline/orders.py). Whatever the exporters print goes to stderr, a file the coordinator reads
 back only if the worker dies: stdout is the channel.
 """
 
@@ -38,7 +38,7 @@ def read_frame(stream) -> bytes | None:
     return stream.read(length)
 
 
-def payload(spec, force: bool) -> bytes | None:
+def payload(spec) -> bytes | None:
     """The order for a worker process, or None when it cannot travel (a class in __main__ and no cloudpickle)."""
     try:
         import cloudpickle
@@ -46,8 +46,8 @@ def payload(spec, force: bool) -> bytes | None:
         classes = {type(m) for m in spec.model.modules()} if hasattr(spec.model, "modules") else set()
         if any(c.__module__ == "__main__" for c in classes):
             return None
-        return pickle.dumps((spec, force))
-    return cloudpickle.dumps((spec, force))
+        return pickle.dumps(spec)
+    return cloudpickle.dumps(spec)
 
 
 class WorkerProcess:
@@ -84,7 +84,7 @@ class WorkerProcess:
         return lines[-1][:300] if lines else "no output"
 
     def interrupt(self) -> None:
-        """SIGINT: an export under way removes its staging folder (bench/artifact/cache.py) and the worker exits."""
+        """SIGINT: an export under way removes its staging folder (bench/artifact/entry.py) and the worker exits."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
 
@@ -115,15 +115,15 @@ def serve(threads: int) -> None:
         torch.set_num_threads(threads)  # N exports on N cores: a core each, not N each
     except ImportError:
         pass
-    from bench.pipeline.parallel import export_order
+    from bench.pipeline.orders import error_reply, export_order
 
     while (frame := read_frame(sys.stdin.buffer)) is not None:
-        spec, force = pickle.loads(frame)
+        spec = pickle.loads(frame)
         try:
-            answer = export_order(spec, force)
+            answer = export_order(spec)
         except Exception as exc:  # a bug, not a typed error: one line back, the worker goes on
-            answer = ("error", "ExportError", f"exporting {getattr(spec, 'name', None) or spec.model} failed: "
-                                              f"{type(exc).__name__}: {str(exc).strip()[:300]}")
+            answer = error_reply(exc, "ExportError", f"exporting {getattr(spec, 'name', None) or spec.model} failed: "
+                                                     f"{type(exc).__name__}: {str(exc).strip()[:300]}")
         write_frame(channel, pickle.dumps(answer))
 
 

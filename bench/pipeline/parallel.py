@@ -6,39 +6,22 @@ count is the same whatever else the machine does, while timed targets would time
 worker per device (the coordinator's lanes).
 
 Workers do two things for the coordinator, which alone writes the store:
-- export: each distinct artifact once. Torch exports are CPU-bound Python, so they run in worker processes of
+- export: each distinct artifact once (an export order, bench/pipeline/orders.py). Torch exports are CPU-bound Python, so they run in worker processes of
   their own (bench/pipeline/export_worker.py), each writing the content-addressed cache atomically
-  (bench/artifact/cache.py stages and renames).
+  (bench/artifact/entry.py stages and renames).
 - measure: each cell, handed back as it finishes. Here a thread per job suffices: the guest is the emulator's own
   process, and the thread only waits on it.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
 
 from bench.core.errors import BenchError
-from bench.pipeline.artifacts import planned_artifact, resolve_artifact, saved_keras
-from bench.pipeline.spec import Cell, RunSpec
-from exporters.source import KerasModule, ModelFile, TorchModule
-
-
-@dataclass
-class ExportOrder:
-    """One artifact to make, and every cell that runs it."""
-
-    spec: RunSpec  # the model as another process can classify it again (a Keras model: its saved file)
-    cells: list[Cell] = field(default_factory=list)
-
-    @property
-    def job(self):
-        return self.cells[0].job
-
-    def label(self) -> str:
-        return f"{self.job.source.name} ({self.job.format}/{self.job.precision})"
+from bench.pipeline.orders import ExportOrder, export_order, outcome_of
+from bench.pipeline.records import measure_cell
+from bench.pipeline.spec import Cell
 
 
 def side_by_side(cells: list[Cell], *, jobs: int = 1, ray: str | None = None, notify=None):
@@ -74,74 +57,6 @@ def exact_targets() -> list[str]:
     return [t.name for t in list_targets() if t.exact]
 
 
-# ------------------------------------------------------------------------------------------------ export orders
-
-def export_orders(cells: list[Cell], force: bool) -> list[ExportOrder]:
-    """Cells grouped by the artifact they run. What needs no export (a user's file, an artifact already cached) is
-    resolved here and now; the rest become orders."""
-    orders: dict = {}
-    for cell in cells:
-        if cell.artifact is not None:
-            continue
-        job = cell.job
-        if isinstance(job.source, ModelFile):
-            cell.artifact = resolve_artifact(job)
-            continue
-        found = None if force else planned_artifact(job)
-        if found is not None and getattr(found, "sha256", ""):  # a complete cache entry
-            cell.artifact = found
-            continue
-        key = (type(job.source).__name__, _identity(job.source), job.choice)
-        orders.setdefault(key, ExportOrder(portable_spec(job))).cells.append(cell)
-    return list(orders.values())
-
-
-def _identity(source) -> str:
-    if isinstance(source, TorchModule):
-        return source.content_key()
-    if isinstance(source, KerasModule):
-        return source.content
-    return str(getattr(source, "path", source.name))
-
-
-def portable_spec(job) -> RunSpec:
-    """The job's request as another process can take it: a Keras model travels as its saved file (so TensorFlow is
-    never loaded to unpickle it), everything else as given."""
-    if isinstance(job.source, KerasModule):
-        return dataclasses.replace(job.spec, model=str(saved_keras(job.source)), name=None, input_size=None)
-    return job.spec
-
-
-def export_order(spec: RunSpec, force: bool):
-    """One export where it runs (an export worker, a cluster node): the artifact, or the typed error it raised as
-    (class name, message), since some typed errors cannot be unpickled from their message alone."""
-    from bench.pipeline.spec import prepare
-
-    try:
-        return resolve_artifact(prepare(spec)[0], force=force)
-    except BenchError as exc:
-        return ("error", type(exc).__name__, str(exc))
-
-
-def typed_error(name: str, message: str) -> BenchError:
-    """A typed error raised elsewhere, as its class (BenchError when this code has no such class), with its line."""
-    from bench.core import errors
-
-    cls = getattr(errors, name, None)
-    if not (isinstance(cls, type) and issubclass(cls, BenchError)):
-        cls = BenchError
-    exc = cls.__new__(cls)
-    Exception.__init__(exc, message)
-    return exc
-
-
-def outcome_of(value):
-    """An export's or measurement's reply: the value, or the typed error it carries."""
-    if isinstance(value, tuple) and len(value) == 3 and value[0] == "error":
-        return typed_error(value[1], value[2])
-    return value
-
-
 # ------------------------------------------------------------------------------------------------ local workers
 
 class LocalWorkers:
@@ -158,7 +73,7 @@ class LocalWorkers:
     def close(self) -> None:
         pass
 
-    def export(self, orders: list[ExportOrder], force: bool):
+    def export(self, orders: list[ExportOrder]):
         """(order, Artifact or error) as each finishes. This process and N-1 worker processes
         (bench/pipeline/export_worker.py) take orders from one queue: the caller has imported what its own models
         need, and a worker spends seconds importing the exporters before its first export. Orders that cannot
@@ -168,7 +83,7 @@ class LocalWorkers:
 
         from bench.pipeline.export_worker import payload
 
-        payloads = {id(o): payload(o.spec, force) for o in orders}
+        payloads = {id(o): payload(o.spec) for o in orders}
         todo: queue.Queue = queue.Queue()
         for order in (o for o in orders if payloads[id(o)] is not None):
             todo.put(order)
@@ -181,9 +96,9 @@ class LocalWorkers:
             driver.start()
         try:
             for order in (o for o in orders if payloads[id(o)] is None):  # while the workers work
-                yield order, _export_here(order, force)
+                yield order, _export_here(order)
             while (order := _next(todo)) is not None:  # then this process takes from the queue too
-                answers.put((order, _export_here(order, force)))
+                answers.put((order, _export_here(order)))
             for _ in range(travelling):
                 yield answers.get()
         finally:  # done, or Ctrl-C: no new order is taken, and the worker processes are stopped
@@ -195,8 +110,6 @@ class LocalWorkers:
 
     def measure(self, cells: list[Cell], started, stop):
         """(index, cell, Record or error) as each finishes; no new cell once `stop()` says so."""
-        from bench.pipeline.coordinator import measure_cell
-
         queue = iter(enumerate(cells))
         with ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="bench-measure") as pool:
             pending: dict = {}
@@ -246,8 +159,8 @@ def _next(todo):
         return None
 
 
-def _export_here(order: ExportOrder, force: bool):
-    return outcome_of(export_order(order.spec, force))
+def _export_here(order: ExportOrder):
+    return outcome_of(export_order(order.spec))
 
 
 def _result(future):

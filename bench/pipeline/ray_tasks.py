@@ -24,14 +24,13 @@ import logging
 import os
 from pathlib import Path
 
-from bench.core.errors import BenchError, DeviceError
-from bench.pipeline.artifacts import adopt_artifact, export_request
-from bench.pipeline.parallel import ExportOrder, export_order, outcome_of
+from bench.artifact import entry as entries
+from bench.core.errors import BenchError, DeviceError, first_line
+from bench.pipeline.artifacts import export_request
+from bench.pipeline.orders import ExportOrder, error_reply, export_order, outcome_of
 from exporters.source import KerasZooModel, TorchModule, ZooModel
 
-NODE_SETUP_ENV = "BENCH_NODE_SETUP"
 RETRIES = 3  # runs of a task whose worker or node died, elsewhere
-SETUP_TIMEOUT_S = 3600
 CONNECT_TIMEOUT_S = 5
 WAIT_S = 10  # how often an idle coordinator checks that the cluster still has CPUs
 INSTALL_HINT = "pip install -e '.[cluster]' -c constraints.txt"
@@ -53,8 +52,7 @@ def connect(address: str):
         _check_reachable(address)
         ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR)
     except (ConnectionError, ValueError, RuntimeError, OSError) as exc:
-        line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise DeviceError(f"cannot reach the Ray cluster at {address}: {line[:200]} (start one with `ray start "
+        raise DeviceError(f"cannot reach the Ray cluster at {address}: {first_line(exc)} (start one with `ray start "
                           "--head`, or give its address)") from None
     _connected.update(address=address)
     return ray
@@ -96,15 +94,15 @@ class RayWorkers:
         return int(self.ray.cluster_resources().get("CPU", 0))
 
     # ------------------------------------------------------------------------------------------------ export
-    def export(self, orders: list[ExportOrder], force: bool):
+    def export(self, orders: list[ExportOrder]):
         """(order, Artifact or error) as each finishes; zoo models and modules on the cluster, the rest here."""
         ray = self.ray
         remote = ray.remote(num_cpus=1, max_retries=RETRIES)(export_on_node)
         cluster = [o for o in orders if isinstance(o.job.source, (ZooModel, KerasZooModel, TorchModule))]
-        pending = {remote.remote(o.spec, force): o for o in cluster}
+        pending = {remote.remote(o.spec): o for o in cluster}
         try:
             for order in (o for o in orders if o not in cluster):
-                yield order, outcome_of(export_order(order.spec, force))
+                yield order, outcome_of(export_order(order.spec))
             for ref, order in self._as_done(pending):
                 yield order, self._adopted(order, ref)
         except BaseException:
@@ -120,7 +118,7 @@ class RayWorkers:
         if here is not None and entry != here:
             return BenchError(f"a Ray node exported {order.label()} as cache entry {entry}, this machine would make "
                               f"{here}: its tools differ from this machine's; {NODE_HINT}")
-        return adopt_artifact(meta, entry, data)
+        return entries.adopt(meta, entry, data)
 
     # ------------------------------------------------------------------------------------------------ measure
     def measure(self, cells, started, stop):
@@ -186,8 +184,7 @@ class RayWorkers:
             hint = f"; {NODE_HINT}" if "No module named" in line else ""
             return DeviceError(f"{label} failed on a Ray node: {line}{hint}")
         except (ray.exceptions.RayError, OSError) as exc:  # lost after its retries, cancelled, ...
-            line = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-            return DeviceError(f"{label} was lost on the Ray cluster after {RETRIES} retries: {line}")
+            return DeviceError(f"{label} was lost on the Ray cluster after {RETRIES} retries: {first_line(exc)}")
 
     def _cancel(self, pending: dict) -> None:
         """Ctrl-C or a failure here: stop what the cluster still runs for us (a running task gets
@@ -215,18 +212,7 @@ def _order(cell) -> dict:
     job, p, artifact = cell.job, cell.protocol, cell.artifact
     return {"target": job.target.name, "options": dict(job.options), "threads": job.spec.threads,
             "protocol": {"name": p.name, "warmup": p.warmup, "runs": p.runs, "repeats": p.repeats},
-            "artifact": artifact.to_json(), "entry": _entry_name(artifact), "label": cell.label()}
-
-
-def _entry_name(artifact) -> str:
-    """The artifact's cache entry as named here (a node that exported it has it under the same name), or its hash
-    for a file from outside the cache."""
-    from bench.artifact.cache import cache_root
-
-    path = Path(artifact.path).resolve()
-    if path.parent.parent == cache_root().resolve():
-        return path.parent.name
-    return f"by-hash/{artifact.sha256[:32]}"
+            "artifact": artifact.to_json(), "entry": entries.entry_name(artifact), "label": cell.label()}
 
 
 def _shipped(ray, shipped: dict, artifact):
@@ -237,9 +223,9 @@ def _shipped(ray, shipped: dict, artifact):
 
 # ---------------------------------------------------------------------------------------------- on the node
 
-def export_on_node(spec, force: bool):
+def export_on_node(spec):
     """A Ray task: export on this node (into its own cache); the artifact's facts, cache entry name and bytes."""
-    artifact = export_order(spec, force)
+    artifact = export_order(spec)
     if isinstance(artifact, tuple):
         return artifact
     return artifact.to_json(), artifact.path.parent.name, Path(artifact.path).read_bytes()
@@ -250,6 +236,7 @@ def measure_on_node(order: dict, data_box: list):
     facts), or a typed error as (error, class name, message). `data_box` holds the bytes' object ref unresolved,
     so a node that already has the artifact never fetches it."""
     from bench.core.protocols import get_protocol
+    from bench.pipeline.node_setup import node_setup
     from devices import get_target
 
     try:
@@ -262,7 +249,7 @@ def measure_on_node(order: dict, data_box: list):
         measurement = target.measure(artifact, protocol, threads=order["threads"], options=dict(order["options"]),
                                      progress=lambda n: None)
     except BenchError as exc:
-        return ("error", type(exc).__name__, f"on node {_node_name()}: {exc}")
+        return error_reply(exc, message=f"on node {_node_name()}: {exc}")
     return measurement, _node_facts()
 
 
@@ -271,50 +258,7 @@ def _node_artifact(meta: dict, entry: str, data_box: list):
     store only when missing."""
     import ray
 
-    from bench.pipeline.artifacts import cached_copy
-
-    return cached_copy(entry, meta["sha256"]) or adopt_artifact(meta, entry, ray.get(data_box[0]))
-
-
-def node_setup(target, options: dict) -> None:
-    """The target ready to run on this node: its preflight passes, or its set-up script (`target.setup_script`,
-    idempotent and cached, root) runs once under a lock; else one line saying why not. BENCH_NODE_SETUP=0 on a
-    node keeps it from setting anything up itself."""
-    try:
-        target.preflight(options)
-        return
-    except BenchError as missing:
-        script = getattr(target, "setup_script", None)
-        if os.environ.get(NODE_SETUP_ENV, "1") == "0":
-            raise BenchError(f"{missing}; this node does not set targets up itself ({NODE_SETUP_ENV}=0)") from None
-        if script is None or not Path(script).is_file():
-            raise BenchError(f"{missing}; this node cannot set {target.name} up itself") from None
-        if os.geteuid() != 0:
-            raise BenchError(f"{missing}; setting it up needs root, and this node's Ray runs as uid "
-                             f"{os.geteuid()}") from None
-    _run_setup(target, Path(script), options)
-
-
-def _run_setup(target, script: Path, options: dict) -> None:
-    import fcntl
-    import subprocess
-
-    from bench.artifact.cache import cache_root
-
-    lock_path = cache_root() / f".setup-{target.name}.lock"
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # one set-up per node; the others wait for it, then find it there
-        try:
-            target.preflight(options)
-            return
-        except BenchError:
-            pass
-        done = subprocess.run(["bash", str(script)], capture_output=True, text=True, timeout=SETUP_TIMEOUT_S)
-    if done.returncode != 0:
-        tail = [line for line in done.stderr.splitlines() if line.strip()][-1:] or ["no output"]
-        raise BenchError(f"the {target.name} set-up ({script}) failed on this node: {tail[0][:200]}")
-    target.preflight(options)
+    return entries.cached_copy(entry, meta["sha256"]) or entries.adopt(meta, entry, ray.get(data_box[0]))
 
 
 def _node_name() -> str:

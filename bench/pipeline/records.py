@@ -1,4 +1,5 @@
-"""A cell's measurement as a record: the artifact as the subject, the driving machine's facts as the host."""
+"""A cell measured, and its measurement as a record: the artifact as the subject, the driving machine's facts as the
+host."""
 
 from __future__ import annotations
 
@@ -17,3 +18,12 @@ def record_of(artifact, target, protocol: Protocol, measurement: Measurement, th
                           requested_options=requested_options, host=host_facts())
     record.predictions = predictions(record, phones)
     return record
+
+
+def measure_cell(cell, progress=None) -> Record:
+    """One cell measured by its target, here, as its record."""
+    job = cell.job
+    measurement = job.target.measure(cell.artifact, cell.protocol, threads=job.spec.threads, options=dict(job.options),
+                                     progress=progress or (lambda n: None))
+    return record_of(cell.artifact, job.target, cell.protocol, measurement, job.spec.threads, job.options,
+                     job.spec.phones)
