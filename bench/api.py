@@ -15,6 +15,12 @@ is the one line the CLI would print.
 
 `jobs` (this machine's cores) and `ray` (a Ray cluster's address, or "auto") apply to counting targets
 (arm64-emu): their counts are exact, so running several at once changes nothing; timed targets refuse them.
+
+Defaults differ from `bench run`'s on purpose. The CLI's `bench run` measures this machine's CPU (target host,
+ONNX fp32): the paper's measure, with nothing to set up. The library is called in loops over candidate networks
+(a search, an ablation), where what decides is a figure that repeats exactly whatever else the machine does and
+runs side by side (`jobs`, `ray`): the emulated phone CPU's instruction count (arm64-emu) of the int8 model a phone
+would run. Pass target="host", precision=None for the CLI's choice.
 """
 
 from __future__ import annotations
@@ -22,34 +28,30 @@ from __future__ import annotations
 import os
 from typing import Iterable
 
-from bench.core.errors import BenchError
+from bench.core.errors import BenchError, InputDataError, first_line
 from bench.core.record import Record
 
+DEFAULT_TARGET = "arm64-emu"  # exact counts (see above: not the CLI's host)
+DEFAULT_PRECISION = "int8"  # what a phone runs
 ERROR_POLICIES = ("raise", "return")
 
 
-def measure(model, target: str = "arm64-emu", precision: str | None = "int8", *, format: str | None = None,
-            resolution: int | None = None, input_size: tuple | None = None, name: str | None = None,
-            protocol: str | None = None, runs: int | None = None, warmup: int | None = None,
-            repeats: int | None = None, threads: int = 1, calibration_dir: str | None = None,
-            input_kind: str = "tensor", phones: Iterable[str] = (), store=None, progress=None,
-            **target_options) -> Record:
+def measure(model, target: str = DEFAULT_TARGET, precision: str | None = DEFAULT_PRECISION, *,
+            name: str | None = None, **request) -> Record:
     """Measure one model on one target; the record (stored in `store` when one is given).
 
-    `phones` (arm64-emu): also predict these phones' CPU milliseconds from the count (record.predictions; see
-    `bench phones`). `target_options` are the target's own flags as keywords (`bench targets --options`), e.g.
-    count_runs=3."""
-    records = measure_many([model], target, precision, format=format, resolution=resolution, input_size=input_size,
-                           names=[name] if name else None, protocol=protocol, runs=runs, warmup=warmup,
-                           repeats=repeats, threads=threads, calibration_dir=calibration_dir, input_kind=input_kind,
-                           phones=phones, store=store, progress=progress, **target_options)
+    `request` takes measure_many's keywords (format, resolution, input_size, protocol, runs, warmup, repeats,
+    threads, calibration_dir, input_kind, phones, store, progress) and the target's own flags (`bench targets
+    --options`, e.g. count_runs=3). `phones` (arm64-emu): also predict these phones' CPU milliseconds from the count
+    (record.predictions; see `bench phones`)."""
+    records = measure_many([model], target, precision, names=[name] if name else None, **request)
     if len(records) != 1:
         raise BenchError(f"{len(records)} devices were given; bench.measure measures on one, use "
                          "bench.measure_many for several")
     return records[0]
 
 
-def measure_many(models: Iterable, target: str = "arm64-emu", precision: str | None = "int8", *,
+def measure_many(models: Iterable, target: str = DEFAULT_TARGET, precision: str | None = DEFAULT_PRECISION, *,
                  names: Iterable[str] | None = None, format: str | None = None, resolution: int | None = None,
                  input_size: tuple | None = None, protocol: str | None = None, runs: int | None = None,
                  warmup: int | None = None, repeats: int | None = None, threads: int = 1,
@@ -63,12 +65,12 @@ def measure_many(models: Iterable, target: str = "arm64-emu", precision: str | N
     on the Ray cluster at that address instead. `errors="return"` puts a model's typed error in its place in the
     list and goes on with the others; "raise" (default) raises the first, after the cells under way have finished
     (and been stored). `progress` is called with one line of text at each step."""
-    from bench.pipeline import Cell, Hooks, run_cells
+    from bench.pipeline import Cell, Hooks
     from bench.pipeline.parallel import side_by_side
 
     if errors not in ERROR_POLICIES:
         raise BenchError(f"errors must be one of {', '.join(ERROR_POLICIES)} (got {errors!r})")
-    models = list(models)
+    models = _listed(models)
     labels = list(names) if names is not None else [None] * len(models)
     if len(labels) != len(models):
         raise BenchError(f"{len(labels)} names for {len(models)} models")
@@ -80,9 +82,36 @@ def measure_many(models: Iterable, target: str = "arm64-emu", precision: str | N
     notify = progress or (lambda line: None)
     hooks = Hooks(notify=notify, finished=lambda cell, record: notify(f"measured {cell.label()}: {record.shown()}"))
     workers = side_by_side(cells, jobs=jobs, ray=ray, notify=notify)
-    result = run_cells(cells, store, hooks, workers=workers, keep_going=errors == "return",
-                       write_store=store is not None) if cells else None
+    result = _run(cells, store, hooks, workers, errors) if cells else None
     return [slot if not isinstance(slot, Cell) else result.outcome(slot) for slot in slots]
+
+
+def _listed(models) -> list:
+    """The models as a list; one model given bare (a name, a path, a network) is refused, not iterated."""
+    if isinstance(models, (str, bytes, os.PathLike)) or hasattr(models, "forward") or hasattr(models, "predict"):
+        raise BenchError(f"measure_many takes a list of models, not one model ({_shown(models)}): pass "
+                         f"[{_shown(models)}], or use bench.measure for one")
+    try:
+        return list(models)
+    except TypeError:
+        raise BenchError(f"measure_many takes a list of models, not a {type(models).__name__}") from None
+
+
+def _shown(model) -> str:
+    return repr(os.fspath(model)) if isinstance(model, (str, os.PathLike)) else type(model).__name__
+
+
+def _run(cells, store, hooks, workers, errors: str):
+    """The coordinator's run, where a store that SQLite cannot open or write is a typed error naming it."""
+    import sqlite3
+
+    from bench.pipeline import run_cells
+
+    try:
+        return run_cells(cells, store, hooks, workers=workers, keep_going=errors == "return",
+                         write_store=store is not None)
+    except sqlite3.Error as exc:
+        raise InputDataError(f"cannot write the store {store}: {first_line(exc)}") from None
 
 
 def _cells(models: list, labels: list, errors: str, *, protocol, runs, warmup, repeats, input_size, options,

@@ -70,6 +70,40 @@ def test_bad_input_raises_the_clis_typed_errors():
         bench.measure("mobileone_s0", no_such=1)
 
 
+def test_measure_many_refuses_one_bare_model():
+    import bench
+
+    for bare in ("mobileone_s0", tiny_net(8)):
+        with pytest.raises(BenchError, match="measure_many takes a list of models, not one model .*: pass \\["):
+            bench.measure_many(bare)
+    with pytest.raises(BenchError, match="measure_many takes a list of models, not a int"):
+        bench.measure_many(3)
+
+
+def test_a_store_sqlite_cannot_open_is_a_typed_error_naming_it(tmp_path, artifact_cache):
+    """/proc accepts no new file, though its permission bits say it would: SQLite itself refuses it, and the API
+    says so as a typed error naming the path, never sqlite3's own exception."""
+    import bench
+
+    store = "/proc/bench-api-test.sqlite"
+    with pytest.raises(BenchError, match=f"cannot write the store {store}") as raised:
+        bench.measure(tiny_net(8), target="host", precision="fp32", input_size=INPUT_SIZE, store=store, runs=2,
+                      warmup=1)
+    assert raised.type.__module__ == "bench.core.errors"
+
+
+def test_the_api_says_why_its_defaults_are_not_the_clis():
+    import inspect
+
+    from bench import api
+    from bench.commands.run import run
+
+    assert (api.DEFAULT_TARGET, api.DEFAULT_PRECISION) == ("arm64-emu", "int8")
+    assert inspect.signature(run).parameters["target"].default.default == "host"
+    assert "Defaults differ from `bench run`'s on purpose" in api.__doc__
+    assert "differ from `bench run`'s" in (REPO / "README.md").read_text()
+
+
 @pytest.mark.slow
 def test_a_module_and_its_file_measure_alike_from_python_and_from_the_cli(tmp_path, artifact_cache, monkeypatch):
     """One figure whatever the door: the module's record, the exported file's record from Python, and `bench run`
