@@ -11,8 +11,8 @@ import pytest
 
 from bench.core.outcome import Count, Timing
 from bench.core.record import Record, derive_statistics
-from bench.pipeline.predictions import predictions
 from bench.prediction import calibration_for
+from bench.prediction.lookup import calibrations_for_run, predictions
 from bench.prediction import published as pub
 from bench.store.database import Store
 from tests.conftest import run_bench
@@ -119,13 +119,21 @@ def test_calibrate_pairs_the_counts_of_one_emulated_cpu_and_run_predictions_foll
 
     monkeypatch.setenv("BENCH_CALIBRATIONS", str(saved))
     p, e = pairs[0]
-    on_a710 = predictions(_count(p.twin, p.resolution, a710[(p.twin, p.resolution, "int8")]), ["s23"])
-    on_a76 = predictions(_count(p.twin, p.resolution, e), ["s23"])
+    on_a710 = predictions(_count(p.twin, p.resolution, a710[(p.twin, p.resolution, "int8")]),
+                          _looked_up(["s23"], "cortex-a710"))
+    on_a76 = predictions(_count(p.twin, p.resolution, e), _looked_up(["s23"], "cortex-a76"))
     assert on_a710[0]["calibration"] == armv9["id"] and on_a76[0]["calibration"] == shipped.id
 
 
+def _looked_up(phones, cpu: str) -> tuple:
+    """The calibrations a run on the emulated `cpu` carries for `phones` (looked up once, as `bench run` does)."""
+    from devices import get_target
+
+    return calibrations_for_run(phones, get_target("arm64-emu"), "tflite", "int8", 1, {"cpu": cpu})
+
+
 def _with_predictions(record: Record) -> Record:
-    record.predictions = predictions(record, ["pixel6"])
+    record.predictions = predictions(record, _looked_up(["pixel6"], record.device["setup"]["cpu"]))
     return record
 
 

@@ -16,7 +16,7 @@ from bench.prediction import (Figures, FitRow, MissingFigures, NotEnoughModels, 
                               list_phones, phone, predict, save_calibration)
 from bench.prediction import calibration as calmod
 from bench.prediction import features as feat
-from bench.prediction import fit as fm
+from bench.prediction import least_squares as fm
 from bench.prediction import published as pub
 from bench.prediction.phones import FACTS
 
@@ -244,23 +244,23 @@ def test_shipped_calibrations_use_the_committed_emulated_figures():
 def test_counts_on_another_emulated_cpu_are_kept_apart_from_the_fitted_ones():
     """emulated.csv holds cortex-a710 (i8mm) counts of the MobileNetV4 table beside the cortex-a76 ones; a fit reads
     only the CPU its calibration names, and the two differ (other XNNPACK kernels)."""
-    assert {pub.DEFAULT_CPU, "cortex-a710"} <= pub.emulated_cpus()
+    assert {calmod.default_cpu(), "cortex-a710"} <= pub.emulated_cpus()
     default, a710 = pub.read_emulated(), pub.read_emulated(cpu="cortex-a710")
     assert all(json.loads(e.setup)["cpu"] == "cortex-a710" for e in a710.values())
-    assert all(json.loads(e.setup)["cpu"] == pub.DEFAULT_CPU for e in default.values())
+    assert all(json.loads(e.setup)["cpu"] == calmod.default_cpu() for e in default.values())
     key = ("mobilenetv4_conv_medium", 256, "int8")
     assert a710[key].figures.count != default[key].figures.count
-    assert all(c.emulator_setup.get("cpu") == pub.DEFAULT_CPU for c in calmod.shipped())
+    assert all(c.emulator_setup.get("cpu") == calmod.default_cpu() for c in calmod.shipped())
 
 
 def test_a_phone_is_refused_on_counts_from_another_cpu_than_its_calibration():
-    from bench.pipeline.predictions import check_phones
+    from bench.prediction.lookup import calibrations_for_run
     from devices import get_target
 
     target = get_target("arm64-emu")
-    check_phones(("pixel6",), target, "tflite", "int8", 1, {"cpu": pub.DEFAULT_CPU})
+    calibrations_for_run(("pixel6",), target, "tflite", "int8", 1, {"cpu": calmod.default_cpu()})
     with pytest.raises(BenchError) as err:
-        check_phones(("s23",), target, "tflite", "int8", 1, {"cpu": "cortex-a710"})
+        calibrations_for_run(("s23",), target, "tflite", "int8", 1, {"cpu": "cortex-a710"})
     message = str(err.value)
     assert "cortex-a76" in message and "cortex-a710" in message and "bench calibrate --phone samsung-s23" in message
     assert "\n" not in message
@@ -272,3 +272,23 @@ def test_the_library_imports_nothing_heavy():
             "'exporters') or m.startswith(('bench.pipeline', 'bench.store.database', 'bench.zoo'))]; print(sorted(bad))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_shipped_calibrations_are_what_bench_calibrate_published_writes(tmp_path):
+    """The product refits the shipped calibrations from the published tables and emulated.csv: byte for byte the
+    committed files, and no other file."""
+    from tests.conftest import run_bench
+
+    done = run_bench("calibrate", "--published", "--out", tmp_path / "refit")
+    assert done.returncode == 0, done.stderr
+    written = sorted((tmp_path / "refit").iterdir())
+    shipped = sorted(calmod.SHIPPED_DIR.glob("*.json"))
+    assert [p.name for p in written] == [p.name for p in shipped] and len(shipped) >= 10
+    assert [p.read_bytes() for p in written] == [p.read_bytes() for p in shipped]
+    assert len(done.stdout.strip().splitlines()) == len(shipped) and "wrote" in done.stdout
+
+
+def test_a_phone_is_found_by_any_name_it_is_called():
+    assert phone("Pixel 6").key == "pixel6" and phone("SM-S911B").key == "samsung-s23"
+    assert phone("Samsung Galaxy S23 (Family)").key == "samsung-s23"
+    assert all(phone(name) is p for p in list_phones() for name in (p.key, p.name, *p.aliases) if p.is_called(name))

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from bench.core.errors import BenchError
 from bench.core.outcome import Count, Timing
 from bench.core.record import Record
-from bench.prediction.calibration import DEFAULT_CPU
+from bench.prediction.calibration import default_cpu
 
 CPU_DELEGATES = (None, "", "xnnpack", "cpu")
 CPU_UNITS = (None, "", "cpu")
@@ -60,18 +60,20 @@ def phone_runs(records: list[Record], phone, precision: str, fmt: str) -> list[R
     return list(_newest(runs, lambda r: (r.model, r.resolution)).values())
 
 
-def counts(records: list[Record], precision: str, fmt: str, cpu: str = DEFAULT_CPU) -> list[Record]:
-    """arm64-emu counts on the emulated `cpu` only: another CPU model runs other kernels, so its counts never mix."""
+def counts(records: list[Record], precision: str, fmt: str, cpu: str) -> list[Record]:
+    """arm64-emu counts on the emulated `cpu` only: another CPU model runs other kernels, so its counts never mix
+    (a count that names no CPU was counted on arm64-emu's default)."""
     return [r for r in records if isinstance(r.outcome, Count) and r.target == COUNTING_TARGET and r.count
             and r.precision == precision and r.format == fmt
-            and ((r.device or {}).get("setup") or {}).get("cpu", DEFAULT_CPU) == cpu]
+            and (((r.device or {}).get("setup") or {}).get("cpu") or default_cpu()) == cpu]
 
 
 def pair(records: list[Record], phone, precision: str, fmt: str = "tflite", threads: int = 1,
-         cpu: str = DEFAULT_CPU) -> Pairs:
+         cpu: str | None = None) -> Pairs:
     """Every phone run of `phone` (at `threads`, or threads unknown) with a count of the same model on `cpu`."""
     from bench.prediction import Figures, FitRow
 
+    cpu = cpu or default_cpu()
     runs = [r for r in phone_runs(records, phone, precision, fmt) if r.threads in (threads, 0)]
     if not runs:
         raise BenchError(f"the store holds no {fmt}/{precision} CPU runs of {phone.key} at {threads} thread(s); run "

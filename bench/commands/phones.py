@@ -9,7 +9,6 @@ from typing import Optional
 import typer
 
 from bench.commands import ui
-from bench.prediction.calibration import DEFAULT_CPU
 
 
 def phones(as_json: bool = typer.Option(False, "--json")):
@@ -49,24 +48,34 @@ def _phones_rows(rows: list[dict]) -> list[dict]:
 
 
 def calibrate(
-    phone: str = typer.Option(..., "--phone", help="The phone to fit (see `bench phones`)."),
-    from_store: Path = typer.Option(..., "--from", help="A store holding the phone's CPU runs and arm64-emu counts of the same models."),
+    phone: Optional[str] = typer.Option(None, "--phone", help="The phone to fit (see `bench phones`)."),
+    from_store: Optional[Path] = typer.Option(None, "--from", help="A store holding the phone's CPU runs and arm64-emu counts of the same models."),
     precision: str = typer.Option("int8", "--precision", "-p", help="fp32, fp16 or int8."),
     fmt: str = typer.Option("tflite", "--format", "-f", help="tflite (LiteRT counts) or onnx (ONNX Runtime counts)."),
     threads: int = typer.Option(1, help="Threads of the phone runs to fit."),
-    cpu: str = typer.Option(DEFAULT_CPU, help="The emulated CPU model whose arm64-emu counts to pair (`bench run --target arm64-emu --cpu`)."),
+    cpu: Optional[str] = typer.Option(None, help="The emulated CPU model whose arm64-emu counts to pair (`bench run --target arm64-emu --cpu`; default: its default)."),
     features: Optional[str] = typer.Option(None, help="Comma-separated prediction features beyond the count (default: the fewest that the fit set supports best)."),
     save: bool = typer.Option(True, help="Save the calibration for `--phone` (in the user's data directory, or $BENCH_CALIBRATIONS)."),
+    published: bool = typer.Option(False, "--published", help="Instead: refit the shipped calibrations from the published phone tables (bench/prediction/published) and the committed arm64-emu counts (emulated.csv), into --out."),
+    out: Optional[Path] = typer.Option(None, "--out", help="With --published: the folder to write (default: the shipped one, bench/prediction/calibrations)."),
     as_json: bool = typer.Option(False, "--json"),
 ):
     """Fit a phone's calibration from its real CPU runs and arm64-emu counts of the same models; print rho and
-    leave-one-out error; save it for `bench run --target arm64-emu --phone NAME`."""
+    leave-one-out error; save it for `bench run --target arm64-emu --phone NAME`. With --published, refit the
+    shipped calibrations instead."""
     from bench.analysis.calibration_pairs import pair
+    from bench.core.errors import BenchError
     from bench.prediction import phone as find_phone, save_calibration
-    from bench.prediction.choose import fit_best
+    from bench.prediction.calibration import default_cpu
+    from bench.prediction.feature_choice import fit_best
     from bench.store.database import open_existing
 
-    found = find_phone(phone)
+    if published:
+        return _refit_published(out, as_json)
+    if phone is None or from_store is None:
+        raise BenchError("bench calibrate needs --phone NAME and --from STORE (or --published, to refit the shipped "
+                         "calibrations)")
+    found, cpu = find_phone(phone), cpu or default_cpu()
     with open_existing(from_store) as store:
         pairs = pair(store.records(), found, precision, fmt, threads, cpu)
     for line in pairs.unpaired:
@@ -86,6 +95,22 @@ def calibrate(
     ui.print_table(f"{calibration.phone} {calibration.precision}, {calibration.threads} thread(s): "
                    f"{calibration.models} models", rows)
     ui.write_out(_fit_text(calibration, path))
+
+
+def _refit_published(out: Optional[Path], as_json: bool) -> None:
+    from bench.prediction import save_calibration
+    from bench.prediction.calibration import SHIPPED_DIR
+    from bench.prediction.published import published_calibrations
+
+    written = []
+    for calibration in published_calibrations():
+        written.append({**_calibration_row(calibration, "shipped"),
+                        "saved": str(save_calibration(calibration, out or SHIPPED_DIR))})
+    if as_json:
+        ui.print_json(written)
+        return
+    ui.write_out("\n".join(f"wrote {w['saved']}: {w['models']} models, LOO {100 * w['loo_mean']:.1f}% mean / "
+                            f"{100 * w['loo_max']:.1f}% max" for w in written))
 
 
 def _fit_text(c, path) -> str:

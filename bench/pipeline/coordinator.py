@@ -1,6 +1,6 @@
 """The coordinator: preflight every job, resolve every artifact, ready, then measure and store cell by cell.
 
-Phones (jobs whose target fans out over devices) are measured by one worker each, in parallel; each record is
+Phones (jobs whose target fans out over devices) are measured in a lane each, in parallel; each record is
 committed the moment it is measured, so nothing finished is lost to a later failure or Ctrl-C. Cells of a counting
 target may instead go to workers that export and measure side by side, here or on a Ray cluster
 (bench/pipeline/parallel.py); their records come back here, and only this process writes the store.
@@ -169,12 +169,12 @@ def _open_store(store_path, write_store: bool):
 
 def _measure_in_lanes(cells, store_path, write_store, result: RunResult, hooks: Hooks, pause_s: float,
                       keep_going: bool) -> None:
-    """One lane per worker key: each phone its own, in parallel; everything else one after another."""
-    groups: dict = {}
+    """One lane per phone, in parallel; everything else in one lane, one after another."""
+    lanes: dict = {}
     for cell in cells:
-        groups.setdefault(cell.job.worker, []).append(cell)
+        lanes.setdefault(cell.job.lane, []).append(cell)
 
-    def worker(group: list[Cell]) -> None:
+    def measure_lane(group: list[Cell]) -> None:
         with _open_store(store_path, write_store) as store:  # one connection per lane
             for i, cell in enumerate(group):
                 if hooks.stop_requested():
@@ -193,7 +193,7 @@ def _measure_in_lanes(cells, store_path, write_store, result: RunResult, hooks: 
                     continue
                 _keep(store, result, hooks, cell, record)
 
-    _run_groups(worker, groups, hooks)
+    _run_lanes(measure_lane, lanes, hooks)
 
 
 def _keep(store, result: RunResult, hooks: Hooks, cell: Cell, record: Record) -> None:
@@ -230,17 +230,17 @@ def _measure_side_by_side(cells, store, result: RunResult, hooks: Hooks, workers
         raise errors[0]
 
 
-def _run_groups(worker, groups: dict, hooks: Hooks) -> None:
-    if len(groups) <= 1:
-        for group in groups.values():
-            worker(group)
+def _run_lanes(measure_lane, lanes: dict, hooks: Hooks) -> None:
+    if len(lanes) <= 1:
+        for group in lanes.values():
+            measure_lane(group)
     else:
-        with ThreadPoolExecutor(max_workers=len(groups)) as pool:
-            futures = [pool.submit(worker, group) for group in groups.values()]
+        with ThreadPoolExecutor(max_workers=len(lanes)) as pool:
+            futures = [pool.submit(measure_lane, group) for group in lanes.values()]
             errors = [f.exception() for f in futures if f.exception() is not None]
-        if errors:  # every worker finished (its records are stored); report the first failure, name the others
+        if errors:  # every lane finished (its records are stored); report the first failure, name the others
             if len(errors) > 1:
-                hooks.notify(f"{len(errors)} workers failed: " + "; ".join(str(e) for e in errors))
+                hooks.notify(f"{len(errors)} lanes failed: " + "; ".join(str(e) for e in errors))
             raise errors[0]
 
 

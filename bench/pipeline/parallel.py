@@ -3,12 +3,12 @@ cluster (`--ray ADDRESS`, bench/pipeline/ray_tasks.py).
 
 Only a target whose figure is exact (`Target.exact`: a count, e.g. arm64-emu's instructions) runs side by side: a
 count is the same whatever else the machine does, while timed targets would time each other. Phones already run one
-worker per device (the coordinator's lanes).
+lane per device (the coordinator's lanes).
 
 Workers do two things for the coordinator, which alone writes the store:
-- export: each distinct artifact once (an export order, bench/pipeline/orders.py). Torch exports are CPU-bound Python, so they run in worker processes of
-  their own (bench/pipeline/export_worker.py), each writing the content-addressed cache atomically
-  (bench/artifact/entry.py stages and renames).
+- export: each distinct artifact once (an export order, bench/pipeline/orders.py). Torch exports are CPU-bound
+  Python, so they run in export worker processes of their own (bench/pipeline/export_worker.py), each writing the
+  content-addressed cache atomically (bench/artifact/entry.py stages and renames).
 - measure: each cell, handed back as it finishes. Here a thread per job suffices: the guest is the emulator's own
   process, and the thread only waits on it.
 """

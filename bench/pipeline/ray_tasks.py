@@ -154,7 +154,7 @@ class RayWorkers:
         measurement, host = reply
         job = cell.job
         record = record_of(cell.artifact, job.target, cell.protocol, measurement, job.spec.threads, job.options,
-                           job.spec.phones)
+                           job.calibrations)
         record.host = host  # the node that drove it, not this machine
         return record
 

@@ -33,6 +33,7 @@ class Job:
     choice: object  # exporters.source.Choice
     target: object  # devices.registry.Target
     options: dict
+    calibrations: tuple = ()  # --phone: each phone's calibration, looked up once (bench/prediction/lookup.py)
 
     @property
     def format(self) -> str:
@@ -43,8 +44,8 @@ class Job:
         return self.choice.precision
 
     @property
-    def worker(self):
-        """Jobs with the same worker key run one after another; different keys (phones) run in parallel."""
+    def lane(self):
+        """Jobs in the same lane run one after another; different lanes (phones) run in parallel."""
         fan_out = getattr(self.target, "fan_out", None)
         return (self.target.name, self.options.get(fan_out)) if fan_out else None
 
@@ -72,7 +73,7 @@ def prepare(spec: RunSpec) -> list[Job]:
     is classified once into its source, which checks the format, precision and resolution asked for.
 
     A target that fans out over several devices (`fan_out`, e.g. serial) gives one job per device."""
-    from bench.pipeline.predictions import check_phones
+    from bench.prediction.lookup import calibrations_for_run
     from devices import get_target
     from exporters.source import Wanted, resolve_source
 
@@ -84,8 +85,8 @@ def prepare(spec: RunSpec) -> list[Job]:
     choice = source.choose(Wanted(spec.format, spec.precision, spec.resolution, spec.calibration_dir,
                                   spec.input_kind), target)
     target.check_options(choice.format, choice.precision, options)
-    check_phones(spec.phones, target, choice.format, choice.precision, spec.threads, options)
-    return [Job(spec, source, choice, target, one) for one in _fan_out(target, options)]
+    calibrations = calibrations_for_run(spec.phones, target, choice.format, choice.precision, spec.threads, options)
+    return [Job(spec, source, choice, target, one, calibrations) for one in _fan_out(target, options)]
 
 
 def prepare_export(spec: RunSpec) -> Job:

@@ -22,7 +22,7 @@ Config (TOML):
 
 A cell already in the store (same artifact hash, target, protocol, counts, threads, options) is skipped unless
 `force`. Every cell is validated before anything runs; a bad entry is reported with its line in the file. Cells are
-measured by the same coordinator as `bench run` (preflight, export, ready, one worker per phone).
+measured by the same coordinator as `bench run` (preflight, export, ready, one lane per phone).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ misses), through a calibration fitted on real measurements of that phone. Pure l
 
 from bench.prediction.calibration import Calibration, calibration_for, save_calibration, user_dir
 from bench.prediction.features import Figures, MissingFigures
-from bench.prediction.model import FitRow, NotEnoughModels, Prediction, fit_calibration, predict
+from bench.prediction.fitting import FitRow, NotEnoughModels, Prediction, fit_calibration, predict
 from bench.prediction.phones import Phone, list_phones, phone
 
 __all__ = ["Calibration", "Figures", "FitRow", "MissingFigures", "NotEnoughModels", "Phone", "Prediction",

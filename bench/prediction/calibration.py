@@ -20,7 +20,6 @@ from bench.core.errors import InputDataError
 from bench.prediction.phones import phone as find_phone
 
 FORMAT_VERSION = 1
-DEFAULT_CPU = "cortex-a76"  # arm64-emu's default CPU model: what a calibration without one in its set-up was fitted on
 SHIPPED_DIR = Path(__file__).with_name("calibrations")
 USER_ENV = "BENCH_CALIBRATIONS"
 
@@ -52,7 +51,13 @@ class Calibration:
     @property
     def cpu(self) -> str:
         """The emulated CPU model whose counts it was fitted on (its ISA decides which kernels XNNPACK runs)."""
-        return (self.emulator_setup or {}).get("cpu") or DEFAULT_CPU
+        return (self.emulator_setup or {}).get("cpu") or default_cpu()
+
+    @property
+    def runtime_name(self) -> str:
+        """The emulated runtime whose counts it was fitted on, without its version ("litert-aarch64"): a
+        prediction holds for that runtime's kernels; a version apart is noted (Prediction.setup_differs)."""
+        return self.emulated_runtime.split()[0] if self.emulated_runtime else ""
 
     def to_json(self) -> str:
         d = asdict(self)
@@ -69,6 +74,14 @@ class Calibration:
         for key in ("features", "coefficients", "fit_set", "band"):
             d[key] = tuple(d[key])
         return cls(**d, origin=origin)
+
+
+def default_cpu() -> str:
+    """arm64-emu's default CPU model (its --cpu option's default), asked of the target, which alone decides it: what
+    counts and calibrations that name no CPU were counted on."""
+    from devices.arm64_emu.target import DEFAULT_CPU
+
+    return DEFAULT_CPU
 
 
 def user_dir() -> Path:
@@ -100,8 +113,8 @@ def user() -> list[Calibration]:
 
 def calibration_for(phone: str, precision: str, threads: int = 1, runtime: str | None = None,
                     cpu: str | None = None) -> Calibration | None:
-    """The calibration for this phone, precision, thread count (and emulated runtime and CPU model, when given), or
-    None.
+    """The calibration for this phone, precision, thread count (and, when given, the name of the emulated runtime
+    whose counts it predicts from, e.g. "litert-aarch64", and the emulated CPU model), or None.
 
     Shipped calibrations come first, then the user's; among several, the one fitted on the most models.
     An unknown phone raises UnknownChoice naming the known ones.
@@ -109,7 +122,7 @@ def calibration_for(phone: str, precision: str, threads: int = 1, runtime: str |
     key = find_phone(phone).key
     for group in (shipped(), user()):
         fits = [c for c in group if c.phone == key and c.precision == precision and c.threads == threads
-                and (runtime is None or c.emulated_runtime == runtime) and (cpu is None or c.cpu == cpu)]
+                and (runtime is None or c.runtime_name == runtime) and (cpu is None or c.cpu == cpu)]
         if fits:
             return sorted(fits, key=lambda c: (-c.models, c.id))[0]
     return None

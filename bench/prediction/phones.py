@@ -70,11 +70,12 @@ def list_phones() -> list[Phone]:
 
 
 def phone(name: str) -> Phone:
-    """The phone called `name` (its key or an alias, any case), or a typed error naming the known phones."""
-    wanted = name.strip().lower()
+    """The phone called `name`, as Phone.is_called matches it (its key, name or an alias, any case, spaces and hyphens
+    apart; adb's model number), or a typed error naming the known phones."""
     for p in _load().values():
-        if wanted == p.key or wanted in p.aliases:
+        if p.is_called(name):
             return p
+    wanted = name.strip().lower()
     known = sorted(_load())
     close = [k for k in known if wanted and (wanted in k or k in wanted)]
     raise UnknownChoice("phone", name, known, hint="bench phones", close=close[:3])

@@ -1,5 +1,7 @@
 """Published real-phone CPU latencies (published/*.csv, each row citing a source in published/SOURCES.md) and the
-emulated figures this project measured for their twins (emulated.csv), joined into fit rows.
+emulated figures this project measured for their twins (emulated.csv), joined into fit rows; the shipped
+calibrations (calibrations/*.json) are fitted from them by `bench calibrate --published`
+(`published_calibrations`), which reproduces the committed files exactly.
 
 A published row names the model as published and, when this project can build an exact twin, the timm name and
 resolution of that twin; rows without a twin are kept for the record and left out of every fit. A row whose
@@ -13,12 +15,14 @@ from __future__ import annotations
 import csv
 import json
 import re
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
 from bench.core.errors import InputDataError
-from bench.prediction.calibration import DEFAULT_CPU  # rows on another CPU model: compared beside, never fitted
+from bench.prediction.calibration import Calibration, default_cpu
 from bench.prediction.features import MIX_CLASSES, Figures
+from bench.prediction.fitting import MIN_MODELS, FitRow
 
 PUBLISHED_DIR = Path(__file__).with_name("published")
 EMULATED_CSV = Path(__file__).with_name("emulated.csv")
@@ -101,8 +105,10 @@ def cited_sources(path: Path = SOURCES_MD) -> set[str]:
     return set(re.findall(r"^## (\S+)", path.read_text(), flags=re.M))
 
 
-def read_emulated(path: Path = EMULATED_CSV, cpu: str = DEFAULT_CPU) -> dict[tuple[str, int, str], Emulated]:
-    """The figures counted on the emulated CPU `cpu`, by (model, resolution, precision)."""
+def read_emulated(path: Path = EMULATED_CSV, cpu: str | None = None) -> dict[tuple[str, int, str], Emulated]:
+    """The figures counted on the emulated CPU `cpu` (default: arm64-emu's; rows on another CPU model are compared
+    beside, never fitted), by (model, resolution, precision)."""
+    cpu = cpu or default_cpu()
     out = {}
     with Path(path).open(newline="") as fh:
         for r in csv.DictReader(fh):
@@ -123,10 +129,42 @@ def emulated_cpus(path: Path = EMULATED_CSV) -> set[str]:
 
 
 def setup_cpu(setup_json: str) -> str:
-    return json.loads(setup_json).get("cpu", DEFAULT_CPU)
+    return json.loads(setup_json).get("cpu") or default_cpu()
 
 
 def paired(published: list[PublishedRow], emulated: dict) -> list[tuple[PublishedRow, Emulated]]:
     """Published rows with a twin that has emulated figures, each with those figures."""
     return [(p, emulated[(p.twin, p.resolution, p.precision)]) for p in published
             if p.twin and (p.twin, p.resolution, p.precision) in emulated]
+
+
+def published_tables(pairs=None) -> dict[tuple, list[tuple[PublishedRow, Emulated]]]:
+    """The paired rows by (table, phone, precision, threads): one calibration's fit set each."""
+    groups = defaultdict(list)
+    for p, e in pairs if pairs is not None else paired(read_published(), read_emulated()):
+        groups[(p.table, p.phone, p.precision, p.threads)].append((p, e))
+    return dict(groups)
+
+
+def table_calibration(key: tuple, rows, features=None) -> Calibration:
+    """The calibration of one published table, on `features` (None: the ones `bench calibrate`'s rule chooses)."""
+    from bench.prediction.feature_choice import fit_best
+
+    table, phone, precision, threads = key
+    setups = {e.setup for _, e in rows}
+    if len(setups) != 1:
+        raise InputDataError(f"{table} {phone}: the twins were counted on {len(setups)} different emulator set-ups")
+    setup = json.loads(setups.pop())
+    first = rows[0][0]
+    return fit_best([FitRow(p.twin, e.figures, p.latency_ms, p.resolution, p.row_id) for p, e in rows], phone,
+                    precision, threads=threads, features=features,
+                    measured_runtime=f"{first.runtime}; {first.statistic}; source {first.source}",
+                    emulated_runtime=f"litert-aarch64 {setup.get('litert')}", emulator_setup=setup,
+                    cal_id=f"{phone}-{precision}-{threads}t-{table}", fitted="",
+                    notes=f"fitted by `bench calibrate --published` on table {table} ({len(rows)} models); "
+                          "figures from bench/prediction/emulated.csv")
+
+
+def published_calibrations() -> list[Calibration]:
+    """Every shipped calibration, fitted again: one per published table with at least MIN_MODELS counted twins."""
+    return [table_calibration(key, rows) for key, rows in sorted(published_tables().items()) if len(rows) >= MIN_MODELS]

@@ -105,7 +105,7 @@ def _record(cell: Cell, measurements: list, session: str, role: str, decision: D
                     "ab_ratio": decision.ratio}
     protocol = replace(cell.protocol, repeats=rounds)
     job = cell.job
-    return record_of(cell.artifact, job.target, protocol, merged, job.spec.threads, job.options, job.spec.phones)
+    return record_of(cell.artifact, job.target, protocol, merged, job.spec.threads, job.options, job.calibrations)
 
 
 def _joined(outcomes: list):

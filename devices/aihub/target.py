@@ -3,7 +3,7 @@
 One measurement = upload the artifact (.tflite runs on TFLite, .onnx on ONNX Runtime: AI Hub picks the runtime
 from the model type), submit one profile job on one device with `--compute_unit`, poll it with a bounded wait,
 download the profile, and hand back its per-run times as the samples. With several --device values the run
-command fans out: one worker per device (`fan_out = "device"`), jobs running concurrently on AI Hub.
+command fans out: one lane per device (`fan_out = "device"`), jobs running concurrently on AI Hub.
 
 Protocol mapping: AI Hub, not the protocol, chooses how many runs to time (its default is 100; --max-iterations
 asks for another cap). One job is one repeat. The protocol's statistic is computed over the runs that came back,

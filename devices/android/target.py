@@ -85,7 +85,7 @@ class AndroidTarget(Target):
     default_format, default_precision = "tflite", "int8"  # MobileNetV4 paper: INT8 on the CPU (XNNPACK)
     default_protocol = "mnv4"  # MobileNetV4's authors on Pixel: median of 5 means of 1000 runs
     options = ANDROID_OPTIONS
-    fan_out = "serial"  # several --serial values: one worker per phone, each given one serial
+    fan_out = "serial"  # several --serial values: one lane per phone, each given one serial
 
     def __init__(self, name, description, model_names=(), delegates=("xnnpack", "cpu", "gpu"), accelerators=None):
         self.name = name

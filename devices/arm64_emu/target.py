@@ -30,6 +30,7 @@ from devices.arm64_emu.repeatable import GUEST_MODEL, guest_command, guest_env, 
 from devices.registry import Target, register_target
 
 CPUS = ("cortex-a76", "cortex-a710", "cortex-a57", "max")
+DEFAULT_CPU = "cortex-a76"  # --cpu's default; bench.prediction asks it here (calibration.default_cpu)
 
 
 class Arm64EmuTarget(Target):
@@ -45,7 +46,7 @@ class Arm64EmuTarget(Target):
     supports = {"tflite": ("fp32", "fp16", "int8"), "onnx": ("fp32",)}
     default_format, default_precision = "tflite", "fp32"
     options = (
-        Option("cpu", str, "cortex-a76", "the emulated CPU model (decides which XNNPACK and MLAS kernels run)",
+        Option("cpu", str, DEFAULT_CPU, "the emulated CPU model (decides which XNNPACK and MLAS kernels run)",
                choices=CPUS),
         Option("count_warmup", int, 1, "inferences run before counting (first-run allocations, packing)"),
         Option("count_runs", int, 2, "inferences counted: the first is the figure, the rest check determinism"),

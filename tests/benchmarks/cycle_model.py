@@ -34,7 +34,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import phone_prediction  # noqa: E402
-from bench.prediction import fit as fm  # noqa: E402
+from bench.prediction import least_squares as fm  # noqa: E402
+from devices.arm64_emu.target import DEFAULT_CPU  # noqa: E402
 from bench.prediction import published as pub  # noqa: E402
 from bench.prediction.phones import phone as find_phone  # noqa: E402
 
@@ -64,7 +65,7 @@ def build_plugin(setup, folder: Path) -> Path:
 def artifacts(store: str, cells) -> dict:
     """(model, resolution) -> artifact path and count, exporting and counting through the project's CLI first."""
     have = {(m, r): rec for (m, r, p, t, cpu), rec in phone_prediction.latest_records([store]).items()
-            if t == "arm64-emu" and p == PRECISION and cpu == pub.DEFAULT_CPU} if Path(store).exists() else {}
+            if t == "arm64-emu" and p == PRECISION and cpu == DEFAULT_CPU} if Path(store).exists() else {}
     for model, res in cells:
         if (model, res) in have:
             continue
@@ -76,7 +77,7 @@ def artifacts(store: str, cells) -> dict:
                            check=True, capture_output=True)
     return {(m, r): (Path(rec["artifact_path"]), rec["count"])
             for (m, r, p, t, cpu), rec in phone_prediction.latest_records([store]).items()
-            if t == "arm64-emu" and p == PRECISION and cpu == pub.DEFAULT_CPU}
+            if t == "arm64-emu" and p == PRECISION and cpu == DEFAULT_CPU}
 
 
 def block_profile(setup, plugin: Path, model: Path) -> Counter:
@@ -88,7 +89,7 @@ def block_profile(setup, plugin: Path, model: Path) -> Counter:
         out = Path(tmp) / "blocks.txt"
         with guest_run(model) as (folder, clock):
             command = guest_command(setup, ["-plugin", f"{plugin},out={out}"], model_format(model), clock,
-                                    warmup=1, runs=1, threads=1, cpu=pub.DEFAULT_CPU)
+                                    warmup=1, runs=1, threads=1, cpu=DEFAULT_CPU)
             run_guest(command, guest_env(setup.root / "site"), model, cwd=folder)
         lines = out.read_text().splitlines()
     executions = Counter()

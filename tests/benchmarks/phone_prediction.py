@@ -6,7 +6,7 @@
         --write-emulated                                                        # rebuild emulated.csv from S
     .venv/bin/python tests/benchmarks/phone_prediction.py --measure --store S --cpu cortex-a710 --table mnv4
         --write-emulated                        # add counts on another emulated CPU (ISA) for the side-by-side line
-    .venv/bin/python tests/benchmarks/phone_prediction.py --write-calibrations  # refit the shipped calibrations
+    .venv/bin/bench calibrate --published         # refit the shipped calibrations (the product's own command)
 
 For every published table (bench/prediction/published/*.csv) and each (phone, precision, threads) in it, prints
 side by side the Spearman rho and the leave-one-out relative error (mean, median, max) of: the prediction with each
@@ -31,25 +31,17 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from bench.prediction import fit as fm  # noqa: E402
+from bench.prediction import least_squares as fm  # noqa: E402
 from bench.prediction import published as pub  # noqa: E402
-from bench.prediction.calibration import SHIPPED_DIR, save_calibration  # noqa: E402
 from bench.prediction.features import MIX_CLASSES, needs  # noqa: E402
 from bench.prediction.features import row as feature_row  # noqa: E402
-from bench.prediction.choose import fit_best  # noqa: E402
-from bench.prediction.model import FitRow, predict  # noqa: E402
+from bench.prediction.fitting import MIN_MODELS, predict  # noqa: E402
+from devices.arm64_emu.target import DEFAULT_CPU  # noqa: E402
 
 FEATURE_SETS = [(), ("log_count",), ("simd_fp_share",), ("load_share",), ("store_share",), ("branch_share",),
                 ("bytes_per_instruction",), ("load_bytes_per_instruction",), ("store_bytes_per_instruction",),
                 ("simd_fp_share", "load_share"), ("l1d_mpki",), ("l2_mpki",)]
-MIN_ROWS = 5
-
-
-def group_tables(pairs):
-    groups = defaultdict(list)
-    for p, e in pairs:
-        groups[(p.table, p.phone, p.precision, p.threads)].append((p, e))
-    return groups
+MIN_ROWS = MIN_MODELS
 
 
 def one_scale_loo(x, ms) -> np.ndarray:
@@ -137,20 +129,9 @@ def report_families(rows, loo, ms) -> None:
               f"{100 * e.mean():5.1f}%  median {100 * np.median(e):5.1f}%  max {100 * e.max():5.1f}%")
 
 
-def calibration_from(key, rows, names=(), cal_id=None):
+def calibration_from(key, rows, names=()):
     """The calibration fitted on this table with `names` (None: the features the default rule chooses)."""
-    table, phone, precision, threads = key
-    fit_rows = [FitRow(p.twin, e.figures, p.latency_ms, p.resolution, p.row_id) for p, e in rows]
-    setups = {e.setup for _, e in rows}
-    if len(setups) != 1:
-        raise SystemExit(f"{table} {phone}: the twins were counted on {len(setups)} different emulator set-ups")
-    setup = json.loads(setups.pop())
-    return fit_best(fit_rows, phone, precision, threads=threads, features=names,
-                           measured_runtime=f"{rows[0][0].runtime}; {rows[0][0].statistic}; source {rows[0][0].source}",
-                           emulated_runtime=f"litert-aarch64 {setup.get('litert')}", emulator_setup=setup,
-                           cal_id=cal_id or f"{phone}-{precision}-{threads}t-{table}",
-                           notes=f"fitted on table {table} ({len(rows)} models); figures from "
-                                 f"bench/prediction/emulated.csv")
+    return pub.table_calibration(key, rows, names)
 
 
 def report_combined(groups, emulated, other_cpus) -> None:
@@ -198,31 +179,20 @@ def report_twins(pairs) -> None:
 
 
 def chosen_features(key, rows) -> tuple:
-    """The features `bench calibrate` would choose for this table (bench/prediction/choose.py: the count alone unless
+    """The features `bench calibrate` would choose for this table (bench/prediction/feature_choice.py: the count alone unless
     one feature lowers both the leave-one-out mean and max by a fifth, on at least 10 models)."""
     return calibration_from(key, rows, None).features
-
-
-def write_calibrations(groups) -> None:
-    for key, rows in sorted(groups.items()):
-        if len(rows) < MIN_ROWS:
-            continue
-        cal = calibration_from(key, rows, chosen_features(key, rows))
-        path = save_calibration(cal, SHIPPED_DIR)
-        print(f"wrote {path.relative_to(ROOT)}: features count{''.join(', ' + f for f in cal.features)}; rho "
-              f"{cal.rho:+.3f}, LOO rho {cal.loo_rho:+.3f}, LOO mean {100 * cal.loo['mean']:.1f}%, "
-              f"max {100 * cal.loo['max']:.1f}%")
 
 
 def run(args) -> None:
     emulated = pub.read_emulated(args.emulated)
     other_cpus = {cpu: pub.read_emulated(args.emulated, cpu)
-                  for cpu in pub.emulated_cpus(args.emulated) - {pub.DEFAULT_CPU}}
+                  for cpu in pub.emulated_cpus(args.emulated) - {DEFAULT_CPU}}
     pairs = pub.paired(pub.read_published(), emulated)
     unmatched = [p for p in pub.read_published() if p.twin and p not in {q for q, _ in pairs}]
     print(f"{len(pairs)} published rows paired with emulated figures; {len(unmatched)} twins not measured yet")
     report_twins(pairs)
-    groups = {k: v for k, v in group_tables(pairs).items()}
+    groups = pub.published_tables(pairs)
     for key, rows in sorted(groups.items()):
         if len(rows) >= MIN_ROWS:
             report_table(key, rows, emulated, other_cpus)
@@ -230,8 +200,6 @@ def run(args) -> None:
             print(f"\n{key[0]}: {key[1]}, {key[2]}: {len(rows)} models (fewer than {MIN_ROWS}: no fit)")
     report_combined(groups, emulated, other_cpus)
     report_held_back(groups)
-    if args.write_calibrations:
-        write_calibrations(groups)
 
 
 # --- measuring the twins (through this project's CLI) and writing emulated.csv ---
@@ -248,7 +216,7 @@ def cells(table: str | None = None):
 def measure(args) -> None:
     """Count (and, on the default CPU, time on host-litert) every twin, through this project's CLI."""
     py = args.python or sys.executable
-    other_cpu = args.cpu != pub.DEFAULT_CPU
+    other_cpu = args.cpu != DEFAULT_CPU
     for model, res, precision in cells(args.table):
         if model.endswith("+same"):
             if not other_cpu:
@@ -326,14 +294,14 @@ def write_emulated(args) -> None:
     """Rows of --emulated updated from the stores' newest records: a (model, resolution, precision, CPU) the stores
     hold is replaced, every other row is kept, so counts on another CPU can be added to the committed figures."""
     latest = latest_records(args.store)
-    fresh = [emulated_row(rec, latest.get((m, res, prec, "host-litert", None)) if cpu == pub.DEFAULT_CPU else None)
+    fresh = [emulated_row(rec, latest.get((m, res, prec, "host-litert", None)) if cpu == DEFAULT_CPU else None)
              for (m, res, prec, target, cpu), rec in latest.items() if target == "arm64-emu" and rec.get("count")]
     by_key = {}
     if Path(args.emulated).exists():
         with open(args.emulated, newline="") as fh:
             by_key = {_row_key(r): r for r in csv.DictReader(fh)}
     by_key.update({_row_key(r): r for r in fresh})
-    rows = sorted(by_key.values(), key=lambda r: (pub.setup_cpu(r["setup"]) != pub.DEFAULT_CPU, r["model"],
+    rows = sorted(by_key.values(), key=lambda r: (pub.setup_cpu(r["setup"]) != DEFAULT_CPU, r["model"],
                                                   int(r["resolution"]), r["precision"]))
     columns = list(dict.fromkeys(k for r in [*by_key.values(), *fresh] for k in r))
     with open(args.emulated, "w", newline="") as fh:
@@ -354,13 +322,12 @@ def main() -> None:
                         "twins (several: the newest record of each cell wins); --measure writes to the first")
     parser.add_argument("--measure", action="store_true", help="measure every twin into --store first")
     parser.add_argument("--cache-sim", action="store_true", help="with --measure: also simulate cache misses")
-    parser.add_argument("--cpu", default=pub.DEFAULT_CPU, help="with --measure: the emulated CPU to count on (another "
+    parser.add_argument("--cpu", default=DEFAULT_CPU, help="with --measure: the emulated CPU to count on (another "
                         "than the default only counts, for the side-by-side line; no host-litert, no TF-padding twins)")
     parser.add_argument("--table", help="with --measure: only the twins of this published table (e.g. mnv4)")
     parser.add_argument("--bench-root", default=str(ROOT), help="the checkout whose CLI measures")
     parser.add_argument("--python", help="the Python that runs the CLI (default: this one)")
     parser.add_argument("--write-emulated", action="store_true", help="rebuild --emulated from --store")
-    parser.add_argument("--write-calibrations", action="store_true", help="refit the shipped calibrations")
     args = parser.parse_args()
     if (args.measure or args.write_emulated) and not args.store:
         parser.error("--measure and --write-emulated need --store")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bench.core.errors import BenchError
 from bench.prediction import features as feat
-from bench.prediction.model import MIN_MODELS, SPARE_ROWS, NotEnoughModels, fit_calibration
+from bench.prediction.fitting import fit_calibration, models_needed, require_models
 
 FEATURE_MIN_ROWS = 10
 REQUIRED_GAIN = 0.8  # a feature must bring both the mean and the max leave-one-out error to 80% or less
@@ -18,7 +18,7 @@ SINGLE_FEATURES = ("log_count", *(f"{c}_share" for c in feat.MIX_CLASSES if c !=
 
 def candidates(rows) -> list[tuple[str, ...]]:
     """Single features the rows have the figures for, when there are enough rows to judge one."""
-    if len(rows) < max(FEATURE_MIN_ROWS, MIN_MODELS, 2 + SPARE_ROWS):
+    if len(rows) < max(FEATURE_MIN_ROWS, models_needed(1)):
         return []
     have = {"count"} | {need for need in ("instruction_mix", "memory_bytes", "cache")
                         if all(getattr(r.figures, need) for r in rows)}
@@ -28,9 +28,7 @@ def candidates(rows) -> list[tuple[str, ...]]:
 def fit_best(rows, phone: str, precision: str, *, threads: int = 1, features=None, **fit_args):
     """The calibration with `features`, or with the count alone unless one feature clearly earns its place."""
     rows = list(rows)
-    if len(rows) < MIN_MODELS:
-        raise NotEnoughModels(f"calibrating {phone} needs at least {MIN_MODELS} models measured on the phone and "
-                              f"counted on arm64-emu; the store pairs {len(rows)}")
+    require_models(rows, phone)
     if features is not None:
         return fit_calibration(rows, phone, precision, threads=threads, features=tuple(features), **fit_args)
     best = base = fit_calibration(rows, phone, precision, threads=threads, features=(), **fit_args)

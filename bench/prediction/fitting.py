@@ -15,16 +15,29 @@ import numpy as np
 
 from bench.core.errors import BenchError
 from bench.prediction import features as feat
-from bench.prediction import fit as fitmath
+from bench.prediction import least_squares
 from bench.prediction.calibration import Calibration
 from bench.prediction.phones import phone as find_phone
 
-MIN_MODELS = 5
+MIN_MODELS = 5  # the fewest models any calibration is fitted on
 SPARE_ROWS = 3  # rows beyond the fitted parameters, so leave-one-out still has something to judge
 
 
 class NotEnoughModels(BenchError):
     """Fewer paired models than a calibration needs."""
+
+
+def models_needed(features: int = 0) -> int:
+    """How many models a fit with this many features needs: MIN_MODELS, or its parameters and SPARE_ROWS beyond."""
+    return max(MIN_MODELS, features + 1 + SPARE_ROWS)
+
+
+def require_models(rows, phone_key: str, features=()) -> None:
+    """One line when there are fewer paired models than a fit with `features` needs."""
+    need = models_needed(len(tuple(features)))
+    if len(rows) < need:
+        raise NotEnoughModels(f"calibrating {phone_key} needs at least {need} models measured on the phone and "
+                              f"counted on arm64-emu; got {len(rows)}")
 
 
 @dataclass(frozen=True)
@@ -64,10 +77,7 @@ def _check_rows(rows: list[FitRow], phone_key: str, names: tuple[str, ...]) -> N
     if len(set(keys)) != len(keys):
         twice = sorted({f"{m}@{res}" if res else m for m, res in keys if keys.count((m, res)) > 1})
         raise BenchError(f"one row per model to calibrate {phone_key}; given more than once: {', '.join(twice)}")
-    need = max(MIN_MODELS, len(names) + 1 + SPARE_ROWS)
-    if len(rows) < need:
-        raise NotEnoughModels(f"calibrating {phone_key} needs at least {need} models measured on the phone and "
-                              f"counted on arm64-emu; got {len(rows)}")
+    require_models(rows, phone_key, names)
     bad = [r.model for r in rows if not (r.measured_ms > 0 and r.figures.count > 0)]
     if bad:
         raise BenchError(f"rows without a positive time and count: {', '.join(bad)}")
@@ -75,8 +85,10 @@ def _check_rows(rows: list[FitRow], phone_key: str, names: tuple[str, ...]) -> N
 
 def fit_calibration(rows, phone: str, precision: str, *, threads: int = 1, features=(), measured_runtime: str,
                     emulated_runtime: str, emulator_setup: dict | None = None, cal_id: str | None = None,
-                    notes: str = "") -> Calibration:
-    """Fit, judge by leave-one-out, and return the calibration (not saved: see save_calibration)."""
+                    notes: str = "", fitted: str | None = None) -> Calibration:
+    """Fit, judge by leave-one-out, and return the calibration (not saved: see save_calibration). `fitted` is when
+    (default: now); the calibrations refitted from the published tables leave it empty, so a refit is the same
+    file."""
     rows, names = list(rows), tuple(features)
     key = find_phone(phone).key
     feat.check_names(names)
@@ -85,17 +97,25 @@ def fit_calibration(rows, phone: str, precision: str, *, threads: int = 1, featu
     counts = np.array([r.figures.count for r in rows], float)
     measured = np.array([r.measured_ms for r in rows], float)
     log_ratio = np.log(measured / counts)
-    beta = fitmath.fit(design, log_ratio)
-    fitted = counts * np.exp(design @ beta)
-    loo = counts * np.exp(fitmath.loo_log_ratio(design, log_ratio))
-    fit_set = tuple(_fit_entry(r, f, lo) for r, f, lo in zip(rows, fitted, loo))
+    beta = least_squares.fit(design, log_ratio)
+    fitted_ms = counts * np.exp(design @ beta)
+    loo = counts * np.exp(least_squares.loo_log_ratio(design, log_ratio))
+    fit_set = tuple(_fit_entry(r, f, lo) for r, f, lo in zip(rows, fitted_ms, loo))
+    errors = least_squares.error_summary(least_squares.relative_errors(loo, measured))
     return Calibration(
         id=cal_id or f"{key}-{precision}-{threads}t-user", phone=key, precision=precision, threads=threads,
         measured_runtime=measured_runtime, emulated_runtime=emulated_runtime, emulator_setup=emulator_setup or {},
-        features=names, coefficients=tuple(float(b) for b in beta), fit_set=fit_set,
-        rho=fitmath.spearman(fitted, measured), loo_rho=fitmath.spearman(loo, measured),
-        loo=fitmath.error_summary(fitmath.relative_errors(loo, measured)), band=fitmath.ratio_band(loo, measured),
-        fitted=datetime.now(timezone.utc).isoformat(timespec="seconds"), notes=notes)
+        features=names, coefficients=tuple(_digits(b) for b in beta), fit_set=fit_set,
+        rho=_digits(least_squares.spearman(fitted_ms, measured)),
+        loo_rho=_digits(least_squares.spearman(loo, measured)), loo={k: _digits(v) for k, v in errors.items()},
+        band=tuple(_digits(b) for b in least_squares.ratio_band(loo, measured)),
+        fitted=datetime.now(timezone.utc).isoformat(timespec="seconds") if fitted is None else fitted, notes=notes)
+
+
+def _digits(value) -> float:
+    """A fitted figure to 12 significant digits: least squares on another BLAS differs in the last bits, and a
+    calibration refitted from the same rows must be the same file."""
+    return float(f"{float(value):.12g}")
 
 
 def _fit_entry(r: FitRow, fitted: float, loo: float) -> dict:
