@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.core.errors import ArtifactError
+from bench.core.errors import ArtifactError, first_line
 from bench.core.outcome import Timing
 from devices.affinity import pinned
 from devices.hostinfo import host_facts
@@ -38,7 +38,7 @@ class OnnxRuntimeSession:
         try:
             self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # ORT raises its own Fail/InvalidProtobuf/NoSuchFile types
-            raise ArtifactError(f"ONNX Runtime cannot load {path}: {str(exc).strip().splitlines()[0][:200]}") from None
+            raise ArtifactError(f"ONNX Runtime cannot load {path}: {first_line(exc)}") from None
         first_input = self.session.get_inputs()[0]
         dtype = {"tensor(float)": np.float32, "tensor(float16)": np.float16}.get(first_input.type, np.float32)
         self.input = _input_array(first_input.shape, dtype)
@@ -66,7 +66,7 @@ class LiteRtSession:
         try:
             self.interpreter = make_interpreter(path, threads)
         except (ValueError, RuntimeError) as exc:
-            raise ArtifactError(f"LiteRT cannot load {path}: {str(exc).strip().splitlines()[0][:200]}") from None
+            raise ArtifactError(f"LiteRT cannot load {path}: {first_line(exc)}") from None
         detail = self.interpreter.get_input_details()[0]
         self.input = to_input_dtype(detail, _input_array(detail["shape"], np.float32))
         self.interpreter.set_tensor(detail["index"], self.input)

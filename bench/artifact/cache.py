@@ -188,10 +188,13 @@ def _keras_identity(request) -> dict:
     return {"zoo": request.model, "source": get_entry(request.model).source, "seed": 0}
 
 
-def _tf_key(identity: dict, precision: str, resolution: int | None, calibration: str) -> str:
+def _tf_key(identity: dict, precision: str, resolution: int | None, representative: str) -> str:
+    """`representative`: what int8 quantization's representative images were (their description, from
+    exporters.tflite_export.calibration_source; "none" unless int8). The key's own name for it stays "calibration",
+    so caches stay valid."""
     from exporters.tensorflow_export import CONVERTER_VERSION, tool_versions
 
-    key = {"source": identity, "precision": precision, "resolution": resolution, "calibration": calibration,
+    key = {"source": identity, "precision": precision, "resolution": resolution, "calibration": representative,
            "converter": CONVERTER_VERSION, "tools": tool_versions(), "counting": COUNTING_VERSION}
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:24]
 
@@ -200,37 +203,37 @@ def _tf_entry_dir(model: str, precision: str, resolution: int | None, key: str, 
     return entries.entry_path(f"{safe_name(model)}-{resolution or 'auto'}-tflite-{precision}-{key}", root)
 
 
-def _keras_calibration(request) -> str:
+def _keras_representative(request) -> str:
     return request.calibration if request.precision == "int8" else "none"
 
 
 def _keras_entry_dir(request, root: Path | None) -> tuple[Path, str]:
-    key = _tf_key(_keras_identity(request), request.precision, request.resolution, _keras_calibration(request))
+    key = _tf_key(_keras_identity(request), request.precision, request.resolution, _keras_representative(request))
     return _tf_entry_dir(request.model, request.precision, request.resolution, key, root), key
 
 
 def _ensure_keras_entry(request, *, root, force, notify, calibration_dir) -> Artifact:
     from exporters.tflite_export import calibration_source
 
-    calibration = _keras_calibration(request)
-    if calibration in ("synthetic", "none"):
+    representative = _keras_representative(request)
+    if representative in ("synthetic", "none"):
         calibration_dir = None
-    elif not calibration_dir or calibration_source(calibration_dir) != calibration:
-        raise ArtifactError(f"{request.model}: int8 calibration needs the directory of the images "
-                            f"{calibration} describes (calibration_dir)")
+    elif not calibration_dir or calibration_source(calibration_dir) != representative:
+        raise ArtifactError(f"{request.model}: int8 quantization needs the directory of the representative images "
+                            f"{representative} describes (calibration_dir)")
     return _ensure_tf({"kind": "zoo", "name": request.model}, _keras_identity(request), model=request.model,
                       precision=request.precision, resolution=request.resolution, calibration_dir=calibration_dir,
-                      root=root, force=force, notify=notify, calibration=calibration)
+                      root=root, force=force, notify=notify, representative=representative)
 
 
 def _ensure_tf(source: dict, identity: dict, *, model: str, precision: str, resolution: int | None,
-               calibration_dir: str | None, root, force: bool, notify, calibration: str | None = None) -> Artifact:
+               calibration_dir: str | None, root, force: bool, notify, representative: str | None = None) -> Artifact:
     from exporters.tflite_export import calibration_source
 
-    if calibration is None:
-        calibration = calibration_source(calibration_dir) if precision == "int8" else "none"
+    if representative is None:
+        representative = calibration_source(calibration_dir) if precision == "int8" else "none"
     calibration_dir = str(Path(calibration_dir).resolve()) if calibration_dir and precision == "int8" else None
-    key = _tf_key(identity, precision, resolution, calibration)
+    key = _tf_key(identity, precision, resolution, representative)
     # A user's file is cached by its bytes alone: the same model under another name or path is the same entry.
     entry = _tf_entry_dir(model if source["kind"] == "zoo" else "tf", precision, resolution, key, root)
     if not force:

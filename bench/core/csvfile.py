@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from bench.core.errors import InputDataError
+from bench.core.errors import InputDataError, first_line
 
 
 def read_csv(path: Path, *, required: Sequence[str] = (), expected: str = ""):
@@ -17,7 +17,7 @@ def read_csv(path: Path, *, required: Sequence[str] = (), expected: str = ""):
     try:
         frame = pd.read_csv(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputDataError(f"{path} is not a readable CSV ({str(exc).splitlines()[0]})") from None
+        raise InputDataError(f"{path} is not a readable CSV ({first_line(exc)})") from None
     missing = [c for c in required if c not in frame.columns]
     if missing:
         raise InputDataError(f"{path}: CSV lacks columns {', '.join(missing)}" + (f"; expected {expected}" if expected else ""))

@@ -25,32 +25,16 @@ __all__ = ["COUNT_TOLERANCE", "NS_PER_MS", "Count", "Record", "Subject", "Timing
            "derive_statistics", "flat_row", "settings_key"]
 
 
-@dataclass(frozen=True)
-class Subject:
-    """What ran: the model's identity and facts (an exported artifact, a user's file, or what an import names)."""
-
-    model: str
-    resolution: int
-    format: str
-    precision: str
-    params: int | None = None
-    macs: int | None = None
-    input_kind: str = "tensor"
-    artifact_path: str = ""
-    artifact_hash: str = ""
-    artifact_bytes: int | None = None
-    export_s: float | None = None
-    parity: dict = field(default_factory=dict)
-    artifact_facts: dict = field(default_factory=dict)  # e.g. Core ML spec facts
+SUBJECT = {"subject": True}  # metadata of the fields that say what ran (Subject)
 
 
 @dataclass
 class Record:
     # identity
-    model: str
-    resolution: int
-    format: str
-    precision: str
+    model: str = field(metadata=SUBJECT)
+    resolution: int = field(metadata=SUBJECT)
+    format: str = field(metadata=SUBJECT)
+    precision: str = field(metadata=SUBJECT)
     # place
     target: str
     runtime: str
@@ -62,15 +46,15 @@ class Record:
     runs: int
     repeats: int
     # model facts
-    params: int | None = None
-    macs: int | None = None
-    input_kind: str = "tensor"
-    artifact_path: str = ""
-    artifact_hash: str = ""
-    artifact_bytes: int | None = None
-    export_s: float | None = None
-    parity: dict = field(default_factory=dict)
-    artifact_facts: dict = field(default_factory=dict)  # e.g. Core ML spec facts
+    params: int | None = field(default=None, metadata=SUBJECT)
+    macs: int | None = field(default=None, metadata=SUBJECT)
+    input_kind: str = field(default="tensor", metadata=SUBJECT)
+    artifact_path: str = field(default="", metadata=SUBJECT)
+    artifact_hash: str = field(default="", metadata=SUBJECT)
+    artifact_bytes: int | None = field(default=None, metadata=SUBJECT)
+    export_s: float | None = field(default=None, metadata=SUBJECT)
+    parity: dict = field(default_factory=dict, metadata=SUBJECT)
+    artifact_facts: dict = field(default_factory=dict, metadata=SUBJECT)  # e.g. Core ML spec facts
     options: dict = field(default_factory=dict)  # runner flags as run: delegate, affinity, ...
     requested_options: dict = field(default_factory=dict)  # what the user asked for (part of the cell's identity)
     device: dict = field(default_factory=dict)  # facts of the machine that ran it
@@ -142,6 +126,20 @@ for _name in OUTCOME_FIELDS:
     setattr(Record, _name, _outcome_view(_name))
 
 
+def _subject_field(f: dataclasses.Field) -> tuple:
+    default = {"default": f.default} if f.default is not dataclasses.MISSING else {}
+    if f.default_factory is not dataclasses.MISSING:
+        default = {"default_factory": f.default_factory}
+    return f.name, f.type, field(**default)
+
+
+# What ran: the model's identity and facts (an exported artifact, a user's file, or what an import names). Its fields
+# are the Record's marked SUBJECT, declared there once; build_record copies them into the record.
+Subject = dataclasses.make_dataclass("Subject", [_subject_field(f) for f in dataclasses.fields(Record)
+                                                 if f.metadata.get("subject")], frozen=True)
+Subject.__module__ = __name__  # pickled by reference, like a class written here
+
+
 def settings_key(artifact_hash, target, threads, protocol, warmup, runs, repeats, requested_options) -> str:
     """What makes two measurements the same cell: the artifact, where and how it ran (not outcome, not time).
     Known before measuring, so a sweep can skip cells the store already holds."""
@@ -163,7 +161,7 @@ def build_record(subject: Subject, target: str, protocol: Protocol, measurement:
     ran = measurement.ran
     asked = {"warmup": protocol.warmup, "runs": protocol.runs, "repeats": protocol.repeats}
     record = Record(
-        **{f.name: getattr(subject, f.name) for f in dataclasses.fields(subject)},
+        **dataclasses.asdict(subject),
         target=target, runtime=measurement.runtime, runtime_version=measurement.runtime_version,
         threads=threads, protocol=protocol.name,
         # A target that chooses its own counts (a device farm, a counting emulator, a log) says what it really ran.
