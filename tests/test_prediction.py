@@ -292,3 +292,28 @@ def test_a_phone_is_found_by_any_name_it_is_called():
     assert phone("Pixel 6").key == "pixel6" and phone("SM-S911B").key == "samsung-s23"
     assert phone("Samsung Galaxy S23 (Family)").key == "samsung-s23"
     assert all(phone(name) is p for p in list_phones() for name in (p.key, p.name, *p.aliases) if p.is_called(name))
+
+
+def test_a_phone_run_looks_its_calibration_up_once_and_the_record_carries_it(monkeypatch):
+    """`--phone`: the calibration is found when the run is prepared (before any export) and the job carries it to
+    the record; building the record looks nothing up again."""
+    from bench.artifact.cache import Artifact
+    from bench.core.measurement import Measurement
+    from bench.core.outcome import Count
+    from bench.core.protocols import get_protocol
+    from bench.pipeline import RunSpec, prepare, record_of
+    from bench.prediction import lookup
+
+    looked_up = []
+    real = lookup.calibration_for
+    monkeypatch.setattr(lookup, "calibration_for", lambda *a, **k: looked_up.append(a) or real(*a, **k))
+    [job] = prepare(RunSpec(model="mobileone_s0", target="arm64-emu", precision="int8", phones=("Pixel 6",)))
+    assert [c.id for c in job.calibrations] == ["pixel6-int8-1t-mnv4"] and len(looked_up) == 1
+    artifact = Artifact(path="m.tflite", format="tflite", precision="int8", model="mobileone_s0", resolution=224)
+    counted = Measurement(runtime="litert-aarch64", runtime_version="1.4.0", outcome=Count(counts=[44_935_882] * 2),
+                          device={"setup": {"cpu": "cortex-a76"}})
+    record = record_of(artifact, job.target, get_protocol("mobileone"), counted, 1, job.options, job.calibrations)
+    assert len(looked_up) == 1
+    [predicted] = record.predictions
+    assert predicted["label"] == "predicted" and predicted["phone"] == "pixel6"
+    assert predicted["calibration"] == "pixel6-int8-1t-mnv4" and 1 < predicted["predicted_ms"] < 10
