@@ -79,8 +79,9 @@ def resolve_artifact(job: Job, *, force: bool = False, notify=None) -> Artifact:
     return RESOLVERS[type(job.source)](job, force, notify)
 
 
-def planned_artifact(job: Job) -> Artifact:
-    """For a dry run: the artifact as it is, or where the export would put it. Exports nothing."""
+def planned_artifact(job: Job, notify=None) -> Artifact:
+    """For a dry run: the artifact as it is, or where the export would put it. Exports nothing. A cache entry whose
+    bytes changed is not the artifact (said through `notify`)."""
     if isinstance(job.source, (TensorFlowModel, KerasModule)):  # a dry run saves nothing: where the file would be
         path = keras_file(job.source) if isinstance(job.source, KerasModule) else job.source.path
         return Artifact(path=path, format="tflite", precision=job.precision, model=job.source.name,
@@ -88,7 +89,7 @@ def planned_artifact(job: Job) -> Artifact:
     if isinstance(job.source, ModelFile):
         return resolve_artifact(job)
     request = export_request(job)
-    found, path = cache_entry(request)
+    found, path = cache_entry(request, notify=notify)
     if found is not None:
         return found
     return Artifact(path=path, format=request.format, precision=request.precision, model=request.model,

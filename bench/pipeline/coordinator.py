@@ -90,7 +90,7 @@ def _export(cells: list[Cell], hooks: Hooks, workers, keep_going: bool) -> list:
                     raise
                 failed.append((cell, exc))
         return failed
-    orders = export_orders(cells)
+    orders = export_orders(cells, hooks.notify)
     if orders:
         hooks.notify(f"exporting {len(orders)} artifact(s) on {workers.describe()}...")
     for order, outcome in workers.export(orders):

@@ -34,9 +34,9 @@ class ExportOrder:
         return f"{self.job.source.name} ({self.job.format}/{self.job.precision})"
 
 
-def export_orders(cells: list[Cell]) -> list[ExportOrder]:
-    """Cells grouped by the artifact they run. What needs no export (a user's file, an artifact already cached) is
-    resolved here and now; the rest become orders."""
+def export_orders(cells: list[Cell], notify=None) -> list[ExportOrder]:
+    """Cells grouped by the artifact they run. What needs no export (a user's file, an artifact already cached and
+    unchanged) is resolved here and now; the rest become orders."""
     orders: dict = {}
     for cell in cells:
         if cell.artifact is not None:
@@ -45,7 +45,7 @@ def export_orders(cells: list[Cell]) -> list[ExportOrder]:
         if isinstance(job.source, ModelFile):
             cell.artifact = resolve_artifact(job)
             continue
-        found = planned_artifact(job)
+        found = planned_artifact(job, notify)
         if found is not None and getattr(found, "sha256", ""):  # a complete cache entry
             cell.artifact = found
             continue
