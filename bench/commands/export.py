@@ -18,7 +18,7 @@ def export(
     precision: Optional[str] = typer.Option(None, "--precision", "-p", help="fp32, fp16 or int8."),
     resolution: Optional[int] = typer.Option(None, help="Input resolution (default: the paper's)."),
     input_kind: str = typer.Option("tensor", "--input", help="Core ML input: tensor (float16) or image."),
-    calibration_dir: Optional[Path] = typer.Option(None, help="Images to calibrate INT8 with (default: synthetic)."),
+    calibration_dir: Optional[Path] = typer.Option(None, help="Representative images for INT8 quantization (default: synthetic)."),
     out: Optional[Path] = typer.Option(None, help="Also copy the artifact into this directory."),
     force: bool = typer.Option(False, help="Export again even when the cache has it."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),

@@ -33,7 +33,7 @@ def run(
     threads: int = typer.Option(1, help="CPU threads (1 is the mobile-like setting)."),
     resolution: Optional[int] = typer.Option(None, help="Input resolution (default: the model's paper resolution)."),
     input_kind: str = typer.Option("tensor", "--input", help="Core ML input: tensor (float16) or image."),
-    calibration_dir: Optional[Path] = typer.Option(None, help="Images to calibrate INT8 with (default: synthetic)."),
+    calibration_dir: Optional[Path] = typer.Option(None, help="Representative images for INT8 quantization (default: synthetic)."),
     suite: Optional[str] = typer.Option(None, help="Run a named suite (see `bench models --suite`): ci, mobileone-activations, ..."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print every command the run would issue, in order; run nothing."),
     store: Optional[Path] = typer.Option(None, help="SQLite store (default: $BENCH_STORE or results/bench.sqlite)."),
