@@ -1,5 +1,6 @@
 """A named phone's CPU milliseconds predicted from arm64-emu's exact figures (instructions, instruction mix, cache
-misses), through a calibration fitted on real measurements of that phone. Pure library: bench.core, numpy, scipy.
+misses), through a calibration fitted on real measurements of that phone. Pure library: bench.core, numpy, scipy (and, only
+where a count or calibration names no emulated CPU, the arm64-emu target, asked for its default).
 
     cal = calibration_for("pixel6", "int8")          # shipped first, then the user's; None when there is none
     predict(cal, count=31_656_410).ms                # milliseconds on the phone's big core, with low_ms/high_ms
