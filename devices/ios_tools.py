@@ -25,7 +25,8 @@ Facts about these tools that shape this module (checked against public usages an
   device on the developer portal if necessary. This flag only takes effect if -allowProvisioningUpdates is also
   passed." flutter_tools (packages/flutter_tools/lib/src/ios/mac.dart) passes both for automatic signing.
 - XcodeGen: `xcodegen generate --spec ios_app/project.yml` writes ios_app/BenchApp.xcodeproj (yonaskolb/XcodeGen
-  README, Docs/ProjectSpec.md); the project is generated, not committed.
+  README, Docs/ProjectSpec.md); the project is generated, not committed. Installed from a wheel, the app's sources
+  are devices/ios_app/ inside the environment, and the project is generated there.
 """
 
 from __future__ import annotations
@@ -35,7 +36,17 @@ from pathlib import Path
 
 from bench.core.errors import DeviceError, NeedsOtherHost
 
-APP_DIR = Path(__file__).resolve().parent.parent / "ios_app"
+
+
+def _app_dir() -> Path:
+    """The app's sources: devices/ios_app/ in an installed wheel (setup.py copies them there), else the checkout's
+    ios_app/ (an editable install, or python -m bench.cli in the repository)."""
+    here = Path(__file__).resolve().parent
+    shipped = here / "ios_app"
+    return shipped if (shipped / "project.yml").is_file() else here.parent / "ios_app"
+
+
+APP_DIR = _app_dir()
 SPEC = APP_DIR / "project.yml"
 PROJECT = APP_DIR / "BenchApp.xcodeproj"
 SCHEME = "BenchApp"
