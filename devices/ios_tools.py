@@ -16,8 +16,10 @@ Facts about these tools that shape this module (checked against public usages an
   {pairingState, state}, software {osVersionNumber {stringValue}}, state {bootState}} beside the old trio; both are
   read here. A Wi-Fi device may carry no bootState and a "disconnected" tunnel while usable (quern #147), so only an
   explicit non-"booted" bootState or an "unavailable" tunnel rule a device out.
-- `devicectl device copy to --source DIR --destination Documents/X` puts DIR's contents into Documents/X (a
-  directory source is flattened into the destination), so a .mlpackage goes to Documents/NAME.mlpackage whole.
+- `devicectl device copy to --source FILE --destination Documents/NAME` writes one file into the app's data
+  container (how the public scripts found use it). A folder source is not documented where we could read: one
+  public script says a folder is flattened into the destination, another passes one with
+  --remove-existing-content; so a .mlpackage (a folder) is sent as one ustar file (devices/ios.py).
 - xcodebuild takes build settings as NAME=VALUE words (PRODUCT_BUNDLE_IDENTIFIER, DEVELOPMENT_TEAM), which override
   project.yml's; `-allowProvisioningUpdates` lets automatic signing create the profile for a new bundle id.
   `-allowProvisioningDeviceRegistration` lets it also register the destination phone with the team; without it a
