@@ -14,13 +14,13 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 python=${PYTHON:-python3}
 
-say() { echo "installs: $*" >&2; }
+started=$(date +%s)
+say() { echo "installs: $* ($(( $(date +%s) - started )) s)" >&2; }
 fail() { say "FAILED: $*"; exit 1; }
 
-fresh_venv() {  # $1: folder (removed first)
+fresh_venv() {  # $1: folder (removed first); its pip is the one venv brings, as in the README's commands
   rm -rf "$1"
   "$python" -m venv "$1"
-  "$1/bin/pip" install -q --upgrade pip >/dev/null 2>&1 || true
 }
 
 # A folder outside the checkout for the venvs and the runs (never under $repo).
@@ -114,6 +114,7 @@ wheel() {  # $1: DIST holding the wheel
   venv=$work/venv
   fresh_venv "$venv"
   "$venv/bin/pip" install -q -c "$repo/constraints.txt" "${whl}[all]"
+  say "wheel [all] installed"
   [ -f "$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/mobile_latency_bench-tensorflow-rtld-local.pth" ] \
     || fail "the wheel did not put its .pth file into site-packages"
   cd "$work"
@@ -138,6 +139,7 @@ assert row.get("git_commit") in (None, ""), f"git_commit {row.get('git_commit')!
 print(f"installs: stored {row.get('model')} on {row.get('target')}: bench_version {version}, no git commit",
       file=sys.stderr)
 EOF
+  say "one run stored"
   cd "$repo"
   rm -rf "$work"
   say "wheel [all] install: --version, --help, phones, models, one run of mobileone_s0 on the host CPU"
