@@ -1,4 +1,7 @@
-"""What pyproject.toml cannot say: one .pth file the install puts into site-packages beside the packages.
+"""What pyproject.toml cannot say: one .pth file the install puts into site-packages beside the packages, and the
+iOS app's sources, which a Mac run builds (devices/ios_tools.py), copied into the wheel as devices/ios_app/.
+
+The .pth file:
 
 TensorFlow 2.20 and 2.21 wheels load their native library with RTLD_GLOBAL (they ship
 tensorflow/python/pywrap_dlopen_global_flags.py), which puts TensorFlow's statically linked LLVM into the process's
@@ -11,6 +14,7 @@ that link libtensorflow_framework.so.2 as a shared object, as these do; the .pth
 tests/test_environment.py imports coremltools, tensorflow and torch in every order in subprocesses.
 """
 
+import shutil
 from pathlib import Path
 
 from setuptools import setup
@@ -23,18 +27,41 @@ PTH_TEXT = """\
 import sys; sys.modules.setdefault("tensorflow.python.pywrap_dlopen_global_flags", None)
 """
 
+# What `xcodegen generate --spec project.yml` and xcodebuild read; not the Linux-only typecheck/ and scripts/, nor
+# what a build leaves (BenchCore/.build, the generated BenchApp.xcodeproj). MANIFEST.in puts the same in the sdist.
+IOS_APP = Path(__file__).resolve().parent / "ios_app"
+IOS_APP_PARTS = ("project.yml", "README.md", "BenchApp", "BenchCore/Package.swift", "BenchCore/Sources",
+                 "BenchCore/Tests")
+
+
+def copy_ios_app(package_dir: Path) -> None:
+    """ios_app/'s build inputs -> package_dir/ios_app (the wheel's devices/ios_app)."""
+    target = package_dir / "ios_app"
+    shutil.rmtree(target, ignore_errors=True)
+    for part in IOS_APP_PARTS:
+        source, dest = IOS_APP / part, target / part
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, dest, ignore=shutil.ignore_patterns(".build", "*.xcodeproj", ".DS_Store"))
+        else:
+            shutil.copy2(source, dest)
+
 
 class build_py_with_pth(build_py):
     """Writes PTH_NAME at the top of the wheel, which is site-packages once installed. An editable install keeps
-    only its own path hook from build_lib, so there the file goes to the editable wheel's root (install_lib)."""
+    only its own path hook from build_lib, so there the file goes to the editable wheel's root (install_lib).
+    A wheel also gets the iOS app's sources (copy_ios_app)."""
 
     def run(self):
         super().run()
         top = self.build_lib
-        if getattr(self, "editable_mode", False):
+        editable = getattr(self, "editable_mode", False)
+        if editable:
             top = self.get_finalized_command("install").install_lib
         Path(top).mkdir(parents=True, exist_ok=True)
         Path(top, PTH_NAME).write_text(PTH_TEXT)
+        if not editable and IOS_APP.is_dir():  # an editable install reads the checkout's ios_app/ itself
+            copy_ios_app(Path(self.build_lib) / "devices")
 
 
 setup(cmdclass={"build_py": build_py_with_pth})

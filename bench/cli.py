@@ -19,6 +19,7 @@ except ImportError:  # pragma: no cover - older typer uses click itself
 
 from bench.commands import analysis, export, imports, listings, phones, regression, run, sweep
 from bench.core.errors import BenchError
+from bench.core.version import __version__
 
 
 def _either(name: str, *extra) -> tuple:
@@ -38,6 +39,20 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="On-device latency benchmarking for mobile vision models.",
 )
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        print(f"bench {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True,
+                                          help="Print bench's version and exit.")) -> None:
+    """On-device latency benchmarking for mobile vision models."""
+
+
 import_app = typer.Typer(help="Store measurements taken elsewhere.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 

@@ -1,6 +1,10 @@
 """iPhone targets, driven from a Mac: generate and build the app, install it, copy model and config in, launch it
 headless, copy the result JSON back, and turn it into the same record as every other target (devices/ios_result.py).
 
+The .mlpackage (a folder) goes to the phone as one file: public uses of `devicectl device copy to` copy files, and
+what it does with a folder is not documented where we could read it, so `pack_package` writes the package into a
+ustar archive in the run's folder and the app unpacks it in Documents before the run (PackageArchive.swift).
+
 `mac_steps` is the one source of the commands: `plan` (bench run --dry-run) prints them on any OS, and `measure`
 runs exactly those, in that order, on a Mac. Off macOS the Core ML package is still exported and the run stops with
 the command to run on the Mac (`--model PATH.mlpackage` there needs neither torch nor coremltools).
@@ -78,11 +82,60 @@ class MacRun:
     def model_name(self) -> str:
         return Path(self.package).name
 
+    @property
+    def sent(self) -> str:
+        """What `copy to` sends: the package's archive in the run's folder, or a one-file model itself."""
+        return f"{self.work}/{archive_name(self.package)}" if is_package(self.package) else self.package
 
-def app_config(model_file: str, protocol, compute_units: str) -> dict:
-    """The JSON the app reads (ios_app/README.md); `compute_units` as typed on the command line."""
-    return {"model_file": model_file, "compute_units": COMPUTE_UNITS[compute_units], "warmup": protocol.warmup,
-            "runs": protocol.runs, "rounds": protocol.repeats, "protocol": protocol.name, "result_file": RESULT_NAME}
+    @property
+    def sent_name(self) -> str:
+        return Path(self.sent).name
+
+
+def is_package(path: str) -> bool:
+    """A Core ML package is a folder (an exported one is named NAME.mlpackage even before it exists)."""
+    return path.endswith(".mlpackage") or Path(path).is_dir()
+
+
+def archive_name(package: str) -> str:
+    return f"{Path(package).name}.tar"
+
+
+def pack_package(package: Path, archive: Path) -> None:
+    """NAME.mlpackage -> one POSIX ustar file holding the folder NAME.mlpackage, which the app unpacks
+    (ios_app/BenchCore/Sources/BenchCore/PackageArchive.swift reads exactly this: files and folders, no links).
+    Sorted, with zero times and owners, so one package always gives the same bytes."""
+    import tarfile
+
+    def plain(info: tarfile.TarInfo) -> tarfile.TarInfo:
+        info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "", ""
+        info.mode = 0o755 if info.isdir() else 0o644
+        return info
+
+    paths = [package, *sorted(package.rglob("*"))]
+    odd = next((p for p in paths if p.is_symlink() or not (p.is_file() or p.is_dir())), None)
+    if odd is not None:
+        raise DeviceError(f"{odd} in {package.name} is neither a file nor a folder; re-export the package")
+    try:
+        with tarfile.open(archive, "w", format=tarfile.USTAR_FORMAT) as tar:
+            for path in paths:
+                tar.add(path, arcname=path.relative_to(package.parent).as_posix(), recursive=False, filter=plain)
+    except ValueError as exc:  # a name longer than ustar holds (255 bytes)
+        archive.unlink(missing_ok=True)
+        raise DeviceError(f"cannot pack {package.name} for the phone: {exc}") from None
+
+
+def app_config(model_file: str, protocol, compute_units: str, model_archive: str | None = None) -> dict:
+    """The JSON the app reads (ios_app/README.md); `compute_units` as typed on the command line; `model_archive`:
+    the file in Documents the app unpacks into `model_file` first."""
+    config = {"model_file": model_file, "compute_units": COMPUTE_UNITS[compute_units], "warmup": protocol.warmup,
+              "runs": protocol.runs, "rounds": protocol.repeats, "protocol": protocol.name, "result_file": RESULT_NAME}
+    return {**config, "model_archive": model_archive} if model_archive else config
+
+
+def _config_for(package: str, protocol, compute_units: str) -> dict:
+    return app_config(Path(package).name, protocol, compute_units,
+                      archive_name(package) if is_package(package) else None)
 
 
 def mac_steps(run: MacRun, launch_timeout_s: float) -> list[Step]:
@@ -91,7 +144,7 @@ def mac_steps(run: MacRun, launch_timeout_s: float) -> list[Step]:
         Step(tools.xcodegen_argv(), 300, "generating the Xcode project"),
         Step(tools.xcodebuild_argv(run.udid, run.team, run.bundle_id, run.derived_data), 1800, "building the app"),
         Step(tools.devicectl_install(run.udid, tools.built_app_path(run.derived_data)), 600, "installing the app"),
-        Step(tools.devicectl_copy_to(run.udid, run.bundle_id, run.package, f"Documents/{run.model_name}"), 600,
+        Step(tools.devicectl_copy_to(run.udid, run.bundle_id, run.sent, f"Documents/{run.sent_name}"), 600,
              "copying the model"),
         Step(tools.devicectl_copy_to(run.udid, run.bundle_id, f"{run.work}/{CONFIG_NAME}", f"Documents/{CONFIG_NAME}"),
              120, "copying the config"),
@@ -252,7 +305,7 @@ class IosTarget(Target):
         bundle_id = options.get("bundle_id") or setting("ios", "bundle_id", env="BENCH_IOS_BUNDLE_ID")
         run = MacRun(udid=options.get("udid") or UDID_PLACEHOLDER, team=team or TEAM_PLACEHOLDER,
                      bundle_id=bundle_id or DEFAULT_BUNDLE_ID, work=WORK_PLACEHOLDER, package=str(artifact.path),
-                     config=app_config(Path(artifact.path).name, protocol, options.get("compute_units", "all")))
+                     config=_config_for(str(artifact.path), protocol, options.get("compute_units", "all")))
         device = f"--udid {run.udid}" if options.get("udid") else f"the {self.marketing} that `devicectl list` shows"
         lines = [f"# needs Xcode {tools.MIN_XCODE[0]}+ and xcodegen; WORK: a new temporary directory; UDID: {device}"
                  f" (paired, booted, Developer Mode on, iOS {tools.MIN_IOS[0]}+)"]
@@ -264,6 +317,8 @@ class IosTarget(Target):
         lines += ["# preflight, before any export:", *discovery, "# the run (the device is looked up again):",
                   *discovery]
         for step in mac_steps(run, options.get("launch_timeout_s", 3600.0)):
+            if step.what == "copying the model" and run.sent != run.package:
+                lines.append(f"# {run.sent}: {run.model_name} packed into one ustar file, which the app unpacks")
             if step.what == "copying the config":
                 lines.append(f"# {WORK_PLACEHOLDER}/{CONFIG_NAME}: {json.dumps(run.config, sort_keys=True)}")
             lines.append(shell_line(step.argv))
@@ -277,7 +332,9 @@ class IosTarget(Target):
         with tempfile.TemporaryDirectory(prefix="bench-ios-") as work:
             xcode, device = self._discover(work, options, logs)
             run = MacRun(udid=device["udid"], team=team, bundle_id=bundle_id, work=work, package=str(artifact.path),
-                         config=app_config(Path(artifact.path).name, protocol, options.get("compute_units", "all")))
+                         config=_config_for(str(artifact.path), protocol, options.get("compute_units", "all")))
+            if run.sent != run.package:
+                pack_package(Path(run.package), Path(run.sent))
             Path(work, CONFIG_NAME).write_text(json.dumps(run.config, sort_keys=True))
             measurement = self._run_app(run, options, logs)
         progress(protocol.runs * protocol.repeats)

@@ -16,8 +16,10 @@ Facts about these tools that shape this module (checked against public usages an
   {pairingState, state}, software {osVersionNumber {stringValue}}, state {bootState}} beside the old trio; both are
   read here. A Wi-Fi device may carry no bootState and a "disconnected" tunnel while usable (quern #147), so only an
   explicit non-"booted" bootState or an "unavailable" tunnel rule a device out.
-- `devicectl device copy to --source DIR --destination Documents/X` puts DIR's contents into Documents/X (a
-  directory source is flattened into the destination), so a .mlpackage goes to Documents/NAME.mlpackage whole.
+- `devicectl device copy to --source FILE --destination Documents/NAME` writes one file into the app's data
+  container (how the public scripts found use it). A folder source is not documented where we could read: one
+  public script says a folder is flattened into the destination, another passes one with
+  --remove-existing-content; so a .mlpackage (a folder) is sent as one ustar file (devices/ios.py).
 - xcodebuild takes build settings as NAME=VALUE words (PRODUCT_BUNDLE_IDENTIFIER, DEVELOPMENT_TEAM), which override
   project.yml's; `-allowProvisioningUpdates` lets automatic signing create the profile for a new bundle id.
   `-allowProvisioningDeviceRegistration` lets it also register the destination phone with the team; without it a
@@ -25,7 +27,8 @@ Facts about these tools that shape this module (checked against public usages an
   device on the developer portal if necessary. This flag only takes effect if -allowProvisioningUpdates is also
   passed." flutter_tools (packages/flutter_tools/lib/src/ios/mac.dart) passes both for automatic signing.
 - XcodeGen: `xcodegen generate --spec ios_app/project.yml` writes ios_app/BenchApp.xcodeproj (yonaskolb/XcodeGen
-  README, Docs/ProjectSpec.md); the project is generated, not committed.
+  README, Docs/ProjectSpec.md); the project is generated, not committed. Installed from a wheel, the app's sources
+  are devices/ios_app/ inside the environment, and the project is generated there.
 """
 
 from __future__ import annotations
@@ -35,7 +38,17 @@ from pathlib import Path
 
 from bench.core.errors import DeviceError, NeedsOtherHost
 
-APP_DIR = Path(__file__).resolve().parent.parent / "ios_app"
+
+
+def _app_dir() -> Path:
+    """The app's sources: devices/ios_app/ in an installed wheel (setup.py copies them there), else the checkout's
+    ios_app/ (an editable install, or python -m bench.cli in the repository)."""
+    here = Path(__file__).resolve().parent
+    shipped = here / "ios_app"
+    return shipped if (shipped / "project.yml").is_file() else here.parent / "ios_app"
+
+
+APP_DIR = _app_dir()
 SPEC = APP_DIR / "project.yml"
 PROJECT = APP_DIR / "BenchApp.xcodeproj"
 SCHEME = "BenchApp"

@@ -234,16 +234,23 @@ def test_a_failed_step_keeps_its_whole_output_and_names_the_line_that_says_why(t
 
 STAND_IN = '''#!{python}
 """Stand-in for a Mac tool: logs its argv, answers like the real one where the run needs an answer."""
-import json, os, shutil, sys
+import json, os, shutil, sys, tarfile
 name = os.path.basename(sys.argv[0])
 argv = [name] + sys.argv[1:]
 entry = {{"argv": argv}}
 if argv[:4] == ["xcrun", "devicectl", "list", "devices"]:
     shutil.copy({listing!r}, argv[argv.index("--json-output") + 1])
-if argv[:5] == ["xcrun", "devicectl", "device", "copy", "to"] and os.path.isfile(argv[argv.index("--source") + 1]):
-    entry["content"] = open(argv[argv.index("--source") + 1]).read()
+source = argv[argv.index("--source") + 1] if "--source" in argv else ""
+copy_to = argv[:5] == ["xcrun", "devicectl", "device", "copy", "to"]
+if copy_to and tarfile.is_tarfile(source):
+    entry["members"] = tarfile.open(source).getnames()
+elif copy_to and os.path.isfile(source):
+    entry["content"] = open(source).read()
 with open({log!r}, "a") as log:
     log.write(json.dumps(entry) + "\\n")
+if copy_to and not os.path.isfile(source):  # bench sends files only (devices/ios_tools.py says why)
+    print("ERROR: stand-in: --source is not a file: " + source)
+    sys.exit(1)
 if argv[:2] == ["xcodebuild", "-version"]:
     print("Xcode 16.2\\nBuild version 16C5032a")
 elif argv[0] == "xcodebuild" and os.environ.get("STANDIN_BUILD_FAILS"):  # a signing failure as xcodebuild reports it
@@ -306,6 +313,33 @@ def test_measure_on_a_mac_issues_exactly_the_planned_commands(tmp_path, monkeypa
     config = next(e["content"] for e in entries if "content" in e)
     assert f"# $WORK/bench-config.json: {config}" in planned
     assert json.loads(config)["compute_units"] == "cpuOnly"
+    # The package went as one tar file holding the folder, which the config names for the app to unpack.
+    members = next(e["members"] for e in entries if "members" in e)
+    assert members[0] == "tiny_conv.mlpackage" and "tiny_conv.mlpackage/Manifest.json" in members
+    assert json.loads(config)["model_archive"] == "tiny_conv.mlpackage.tar"
+
+
+def test_the_package_is_sent_as_the_archive_the_app_tests_unpack(tmp_path):
+    """pack_package's bytes are the fixture BenchCore's PackageArchiveTests read (ios_app/BenchCore/Tests)."""
+    archive = tmp_path / "tiny_conv.mlpackage.tar"
+    ios.pack_package(DATA / "tiny_conv.mlpackage", archive)
+    assert archive.read_bytes() == (REPO / "ios_app/BenchCore/Tests/BenchCoreTests/Fixtures"
+                                    / "tiny_conv.mlpackage.tar").read_bytes()
+    lines = _plan()
+    copy = shlex.split(next(l for l in lines if "copy to" in l and "mlpackage" in l))
+    assert copy[copy.index("--source") + 1] == "$WORK/mobileone_s0.mlpackage.tar"
+    assert copy[copy.index("--destination") + 1] == "Documents/mobileone_s0.mlpackage.tar"
+    config = json.loads(next(l for l in lines if l.startswith("# $WORK/bench-config.json: ")).split(": ", 1)[1])
+    assert (config["model_file"], config["model_archive"]) == ("mobileone_s0.mlpackage", "mobileone_s0.mlpackage.tar")
+
+
+def test_a_package_with_a_link_inside_is_refused_in_one_line(tmp_path):
+    package = tmp_path / "m.mlpackage"
+    shutil.copytree(DATA / "tiny_conv.mlpackage", package)
+    (package / "Data" / "link").symlink_to("/etc/hostname")
+    with pytest.raises(DeviceError, match=r"link in m.mlpackage is neither a file nor a folder; re-export"):
+        ios.pack_package(package, tmp_path / "m.tar")
+    assert not (tmp_path / "m.tar").exists()
 
 
 def test_a_result_that_is_not_this_runs_is_refused_after_the_whole_sequence(tmp_path, monkeypatch):

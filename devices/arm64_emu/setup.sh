@@ -50,12 +50,17 @@ apt_opts=(-o "Dir::Etc::SourceList=$apt_dir/sources.list" -o "Dir::Etc::SourcePa
           -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache" -o "APT::Architectures::=arm64"
           -o "Debug::NoLocking=1" -o "APT::Sandbox::User=root")
 
+# The host's own packages are checked with dpkg, not stamped: a set-up restored from a cache onto a fresh machine
+# (the latency workflow) brings the stamps but not these, and qemu and the plugin need libglib2.0-0 at run time.
+host_packages=(gcc libc6-dev binutils libglib2.0-dev pkg-config dpkg-dev ninja-build python3-venv xz-utils)
+
 install_host_packages() {
-  done_step host-2 && return
+  local missing
+  missing=$(dpkg-query -W -f='${db:Status-Status} ${Package}\n' "${host_packages[@]}" 2>&1 | grep -cv '^installed ') \
+    || true
+  [ "$missing" = 0 ] && return
   log "installing gcc, ninja-build, libglib2.0-dev, python3-venv (Debian bookworm)"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    gcc libc6-dev binutils libglib2.0-dev pkg-config dpkg-dev ninja-build python3-venv xz-utils >/dev/null
-  stamp host-2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${host_packages[@]}" >/dev/null
 }
 
 private_apt() {
@@ -181,13 +186,23 @@ guest_files() {
   : >"$root/sysroot/usr/share/locale/locale.alias"
 }
 
+pip_python() {
+  # A Python whose pip downloads the aarch64 wheels: $BENCH_SETUP_PYTHON, the checkout's .venv, python3 when it has
+  # pip; else a venv of Debian's python3 made here (python3-venv is a host package above): Debian's python3 itself
+  # has no pip, and on a fresh machine setup.sh runs before any project venv exists.
+  local python
+  for python in "${BENCH_SETUP_PYTHON:-}" "$repo/.venv/bin/python" python3; do
+    [ -n "$python" ] && "$python" -m pip --version >/dev/null 2>&1 && { echo "$python"; return; }
+  done
+  [ -x "$root/pip-venv/bin/python" ] || /usr/bin/python3 -m venv "$root/pip-venv" >&2
+  echo "$root/pip-venv/bin/python"
+}
+
 install_wheels() {
   local step="site-$litert_version-$onnxruntime_version-$numpy_version"
   done_step "$step" && return
-  local python=${BENCH_SETUP_PYTHON:-}
-  if [ -z "$python" ]; then
-    if [ -x "$repo/.venv/bin/python" ]; then python="$repo/.venv/bin/python"; else python=python3; fi
-  fi
+  local python
+  python=$(pip_python)
   rm -rf "$root/site"
   log "installing aarch64 wheels: ai-edge-litert $litert_version, onnxruntime $onnxruntime_version, numpy $numpy_version"
   # onnxruntime without its dependencies: importing it and running a session needs numpy only (flatbuffers,

@@ -13,6 +13,7 @@ let package = Package(
             // Debian's Swift links with GNU ld: libm must be named for rounded()/squareRoot().
             linkerSettings: [.linkedLibrary("m", .when(platforms: [.linux]))]
         ),
-        .testTarget(name: "BenchCoreTests", dependencies: ["BenchCore"]),
+        // Fixtures/: read by the tests from their own path (#filePath), not bundled as resources.
+        .testTarget(name: "BenchCoreTests", dependencies: ["BenchCore"], exclude: ["Fixtures"]),
     ]
 )

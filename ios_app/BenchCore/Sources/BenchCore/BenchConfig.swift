@@ -14,14 +14,18 @@ public struct BenchConfig: Codable, Equatable, Sendable {
     public var rounds: Int
     public var protocolName: String
     public var resultFile: String
+    /// The model package as one tar file in Documents, unpacked there into `modelFile` before the run
+    /// (PackageArchive); nil: `modelFile` is already there.
+    public var modelArchive: String?
 
     enum CodingKeys: String, CodingKey {
         case modelFile = "model_file", computeUnits = "compute_units", warmup, runs, rounds
-        case protocolName = "protocol", resultFile = "result_file"
+        case protocolName = "protocol", resultFile = "result_file", modelArchive = "model_archive"
     }
 
     public init(modelFile: String, computeUnits: ComputeUnitsChoice = .all, warmup: Int = 100, runs: Int = 1000,
-                rounds: Int = 1, protocolName: String = "mobileone", resultFile: String = "result.json") {
+                rounds: Int = 1, protocolName: String = "mobileone", resultFile: String = "result.json",
+                modelArchive: String? = nil) {
         self.modelFile = modelFile
         self.computeUnits = computeUnits
         self.warmup = warmup
@@ -29,6 +33,7 @@ public struct BenchConfig: Codable, Equatable, Sendable {
         self.rounds = rounds
         self.protocolName = protocolName
         self.resultFile = resultFile
+        self.modelArchive = modelArchive
     }
 
     public init(from decoder: Decoder) throws {
@@ -40,6 +45,7 @@ public struct BenchConfig: Codable, Equatable, Sendable {
         rounds = try c.decodeIfPresent(Int.self, forKey: .rounds) ?? 1
         protocolName = try c.decodeIfPresent(String.self, forKey: .protocolName) ?? "mobileone"
         resultFile = try c.decodeIfPresent(String.self, forKey: .resultFile) ?? "result.json"
+        modelArchive = try c.decodeIfPresent(String.self, forKey: .modelArchive)
         try validate()
     }
 

@@ -14,6 +14,10 @@ public enum Headless {
                            makeRunner: (URL, BenchConfig) -> PredictionRunner) throws -> String {
         let data = try Data(contentsOf: documents.appendingPathComponent(configName))
         let config = try BenchConfig.decode(from: data)
+        if let archive = config.modelArchive {
+            try PackageArchive.unpack(documents.appendingPathComponent(archive), into: documents,
+                                      expecting: config.modelFile)
+        }
         let runner = makeRunner(documents.appendingPathComponent(config.modelFile), config)
         let session = BenchSession(config: config, device: device, appVersion: appVersion, thermalState: thermalState)
         let result = try session.run(runner)
