@@ -1,0 +1,147 @@
+"""ExecuTorch (.pte, XNNPACK backend): the exporter's steps, facts and failures, and the timed host target.
+
+Real exports of small networks (a few seconds each) and real runs of ExecuTorch's runtime; nothing is stubbed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("executorch", reason="the executorch extra is not installed (pip install -e '.[executorch]')")
+torch = pytest.importorskip("torch")
+
+from tests.tiny_nets import INPUT_SIZE, SIDE, tiny_net  # noqa: E402
+
+
+class ErfHead(torch.nn.Module):
+    """A convolution XNNPACK takes and an erf it has no kernel for: a partly delegated program that still runs."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = torch.nn.Conv2d(3, 8, 3)
+
+    def forward(self, x):
+        return torch.erf(self.conv(x)).mean(dim=(2, 3))
+
+
+class SortHead(torch.nn.Module):
+    """cumsum and sort: XNNPACK takes neither, and the runtime the bindings ship has no sort kernel."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = torch.nn.Conv2d(3, 8, 3)
+
+    def forward(self, x):
+        return torch.cumsum(self.conv(x), dim=1).sort(dim=3).values.flatten(1)
+
+
+class DataDependent(torch.nn.Module):
+    """Python control flow on a tensor's value: torch.export cannot capture it."""
+
+    def forward(self, x):
+        return x * 2 if x.sum() > 0 else x
+
+
+def _export(module, name, precision="fp32", root=None):
+    from bench.artifact.cache import ensure_artifact
+    from exporters.registry import ExportRequest
+
+    request = ExportRequest(name, SIDE, "pte", precision, calibration="synthetic" if precision == "int8" else "none")
+    return ensure_artifact(request, root=root, build=lambda: module)
+
+
+def test_fp32_pte_is_fully_delegated_agrees_with_pytorch_and_counts_the_deployed_graph(tmp_path):
+    from bench.zoo.counting import count_params_macs
+
+    net = tiny_net(16)
+    artifact = _export(net, "tiny16_et", root=tmp_path)
+    assert artifact.path.suffix == ".pte" and artifact.path.stat().st_size > 0
+    assert artifact.parity["rel_l2"] <= 1e-3 and artifact.parity["reference"] == "PyTorch fp32"
+    delegation = artifact.facts["delegation"]
+    assert delegation["graph"] == "full" and delegation["share"] == 1.0 and delegation["not_delegated"] == {}
+    assert delegation["delegated_ops"] == delegation["total_ops"] > 0 and delegation["subgraphs"] == 1
+    params, macs = count_params_macs(tiny_net(16), SIDE)
+    assert artifact.facts["deployed_graph"] == {"params": params, "macs": macs}
+    again = _export(tiny_net(16), "tiny16_et", root=tmp_path)
+    assert again.cached and again.sha256 == artifact.sha256
+
+
+def test_int8_pte_is_calibrated_like_the_tflite_path_and_close_to_fp32(tmp_path):
+    from exporters.pte_export import run_pte
+    from exporters.tflite_export import SYNTHETIC_CALIBRATION_IMAGES
+
+    artifact = _export(tiny_net(16), "tiny16_et", precision="int8", root=tmp_path)
+    assert artifact.facts["calibration"] == {"source": "synthetic", "images": SYNTHETIC_CALIBRATION_IMAGES}
+    assert artifact.parity["cosine"] >= 0.85 and artifact.parity["inputs"] == 5
+    ops = artifact.facts["delegation"]
+    assert ops["graph"] == "full" and ops["delegated_ops"] > 7  # quantize/dequantize nodes went into XNNPACK too
+    x = np.random.default_rng(3).standard_normal(INPUT_SIZE).astype(np.float32)
+    with torch.no_grad():
+        reference = tiny_net(16)(torch.from_numpy(x)).numpy()
+    out = run_pte(artifact.path, x)
+    assert out.shape == reference.shape and not np.array_equal(out, reference)  # int8 differs from fp32, slightly
+
+
+def test_a_partly_delegated_program_says_so_and_full_delegation_can_be_required(tmp_path):
+    from bench.core.errors import UnsupportedFormat
+    from bench.core.protocols import get_protocol
+    from devices.registry import get_target
+
+    artifact = _export(ErfHead(), "erf_head", root=tmp_path)
+    delegation = artifact.facts["delegation"]
+    assert delegation["graph"] == "partial" and delegation["not_delegated"]["aten.erf.default"] == 1
+    assert 0 < delegation["share"] < 1
+    target = get_target("host-executorch")
+    with pytest.raises(UnsupportedFormat, match=r"erf_head: XNNPACK took \d+ of \d+ ops; .*aten.erf.default x1"):
+        target.ready(artifact, {"require_full_delegation": True})
+    target.ready(artifact, {"require_full_delegation": False})
+    protocol = get_protocol("mobileone").with_overrides(runs=5, warmup=1)
+    measurement = target.measure(artifact, protocol, threads=1, options={}, progress=lambda n: None)
+    assert measurement.extra["partially_delegated"] is True and measurement.extra["delegation"] == delegation
+
+
+def _no_entry(root) -> bool:
+    return not root.exists() or not any(root.iterdir())
+
+
+@pytest.mark.parametrize("module, step, named", [
+    (DataDependent(), "export (torch.export)", "GuardOnDataDependentSymNode"),
+    (SortHead(), "run", "(OperatorMissing: the runtime has no kernel for an op left outside the delegate) "
+                        "(2 of 4 ops outside XNNPACK (aten.cumsum.default x1, aten.sort.default x1))"),
+])
+def test_a_model_executorch_cannot_make_names_the_step_and_caches_nothing(tmp_path, module, step, named):
+    from bench.core.errors import ExportError
+
+    root = tmp_path / "cache"
+    with pytest.raises(ExportError) as caught:
+        _export(module, "bad", root=root)
+    message = str(caught.value)
+    assert "\n" not in message and f"the {step} step failed" in message and named in message
+    assert _no_entry(root)
+
+
+def test_the_host_target_times_a_pte_pinned_on_one_thread_and_keeps_raw_samples(artifact_cache, tmp_path):
+    import bench
+
+    store = tmp_path / "et.sqlite"
+    record = bench.measure(tiny_net(8), target="host-executorch", precision="fp32", input_size=INPUT_SIZE,
+                           name="tiny8", runs=20, warmup=2, store=store)
+    assert record.format == "pte" and record.runtime == "executorch" and record.target == "host-executorch"
+    samples = record.outcome.samples_ns
+    assert len(samples) == 1 and len(samples[0]) == 20 and all(s > 0 for s in samples[0])
+    assert record.latency_ms == pytest.approx(min(samples[0]) / 1e6)
+    assert record.options["threadpool_threads"] == 1 and len(record.device["pinned_cores"]) == 1
+    assert record.extra["partially_delegated"] is False
+
+
+def test_a_users_pte_file_is_refused_in_one_line(tmp_path):
+    from tests.conftest import run_bench
+
+    pte = tmp_path / "model.pte"
+    pte.write_bytes(b"not a program")
+    result = run_bench("run", "--model", pte, "--target", "host-executorch", "--store", tmp_path / "s.sqlite")
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "bench measures .pte files it exports itself" in lines[0], result.stderr
