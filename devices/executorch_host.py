@@ -12,40 +12,16 @@ import functools
 
 import numpy as np
 
-from bench.core.errors import ArtifactError, UnsupportedFormat
+from bench.core.errors import ArtifactError
 from bench.core.options import Option
 from bench.core.outcome import Timing
 from devices.affinity import pinned
+from devices.delegation import delegation_extra, refuse_partial
 from devices.host import INPUT_SEED
 from devices.hostinfo import host_facts
 from devices.registry import Measurement, Target, register_target
 from devices.timing import measure_repeats
 from exporters.versions import package_versions
-
-
-def partial_delegation(artifact) -> dict:
-    """The exporter's delegation facts when XNNPACK did not take the whole graph, else {}."""
-    facts = (artifact.facts or {}).get("delegation") or {}
-    return facts if facts.get("graph") == "partial" else {}
-
-
-def refuse_partial(artifact, options: dict) -> None:
-    """`--require-full-delegation`: a .pte with ops left to the portable kernels is not measured."""
-    facts = partial_delegation(artifact)
-    if facts and options.get("require_full_delegation"):
-        from exporters.pte_graph import describe_partial
-
-        raise UnsupportedFormat(f"{artifact.model}: XNNPACK took {facts['delegated_ops']} of {facts['total_ops']} ops; "
-                                f"{describe_partial(facts)}; --require-full-delegation refuses it (drop the flag to "
-                                f"measure it marked partial)")
-
-
-def delegation_extra(artifact) -> dict:
-    """What the record carries: the share XNNPACK took, and `partially_delegated` for the tables' flag."""
-    facts = (artifact.facts or {}).get("delegation")
-    if not facts:
-        return {}
-    return {"delegation": facts, "partially_delegated": facts.get("graph") == "partial"}
 
 
 def set_threads(threads: int) -> int:

@@ -145,3 +145,59 @@ def test_a_users_pte_file_is_refused_in_one_line(tmp_path):
     assert result.returncode != 0 and "Traceback" not in result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "bench measures .pte files it exports itself" in lines[0], result.stderr
+
+
+# ---------------------------------------------------------------- arm64-emu: ExecuTorch's aarch64 runtime under qemu
+
+def _emu_setup_or_skip():
+    from bench.core.errors import BenchError
+    from devices.arm64_emu import emulator
+
+    try:
+        setup = emulator.find_setup()
+    except BenchError as exc:
+        pytest.skip(f"arm64-emu set-up absent ({exc})")
+    if not setup.pte_runner.exists():
+        pytest.skip("the arm64-emu set-up predates its ExecuTorch step (re-run devices/arm64_emu/setup.sh)")
+    return setup
+
+
+@pytest.fixture(scope="module")
+def tiny_ptes(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pte-cache")
+    return {p: _export(tiny_net(16), "tiny16_et", precision=p, root=root) for p in ("fp32", "int8")}
+
+
+def test_executorch_aarch64_counts_are_exact_and_repeat_in_another_process(tiny_ptes, tmp_path):
+    import json
+    import shutil
+
+    from tests.test_arm64_emu import _measure, _repeatable_part, _start_counting
+
+    setup = _emu_setup_or_skip()
+    fp32, int8 = (_measure(tiny_ptes[p].path, count_runs=2) for p in ("fp32", "int8"))
+    for m in (fp32, int8):
+        assert m.unit == "instructions" and m.counts[0] == m.counts[1] > 10_000
+        assert m.runtime == "executorch-aarch64" and m.runtime_version == setup.versions["executorch"] == "1.5.1"
+        assert m.device["setup"]["executorch"] == "1.5.1" and "litert" not in m.device["setup"]
+        assert sum(m.extra["instruction_mix"].values()) == m.counts[0]
+        assert m.extra["other_threads_instructions"] == 0  # the guest sees one CPU: XNNPACK's threadpool is 1 thread
+    assert int8.counts[0] != fp32.counts[0]
+    elsewhere = tmp_path / ("another-folder-" + "q" * 50)
+    elsewhere.mkdir()
+    copy = shutil.copy(tiny_ptes["fp32"].path, elsewhere / "renamed-model.pte")
+    process = _start_counting([copy, tiny_ptes["int8"].path], tmp_path / "p1", padding=2000)
+    out, err = process.communicate(timeout=900)
+    assert process.returncode == 0, err[-2000:]
+    assert json.loads(out.splitlines()[-1]) == [_repeatable_part(fp32), _repeatable_part(int8)]
+
+
+def test_arm64_emu_refuses_a_partly_delegated_pte_when_asked(tmp_path):
+    from bench.core.errors import UnsupportedFormat
+    from devices.arm64_emu.target import Arm64EmuTarget
+
+    _emu_setup_or_skip()
+    artifact = _export(ErfHead(), "erf_head", root=tmp_path)
+    target = Arm64EmuTarget()
+    with pytest.raises(UnsupportedFormat, match="aten.erf.default"):
+        target.ready(artifact, target.resolve_options({"require_full_delegation": True}))
