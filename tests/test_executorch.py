@@ -201,3 +201,24 @@ def test_arm64_emu_refuses_a_partly_delegated_pte_when_asked(tmp_path):
     target = Arm64EmuTarget()
     with pytest.raises(UnsupportedFormat, match="aten.erf.default"):
         target.ready(artifact, target.resolve_options({"require_full_delegation": True}))
+
+
+def test_the_report_sets_three_runtimes_counts_of_one_model_side_by_side(tmp_path):
+    """The committed CI baseline's real arm64-emu counts of mobileone_s0: LiteRT, ONNX Runtime and ExecuTorch fp32
+    in one row of the report's runtime table."""
+    import json
+
+    from bench.core.record import Record
+    from bench.report.summary import write_report
+    from tests.conftest import REPO
+
+    rows = json.loads((REPO / "results" / "baselines" / "ci.json").read_text())
+    counted = [Record.from_dict(r) for r in rows if r["target"] == "arm64-emu"]
+    fp32 = {r.runtime: r.count for r in counted if r.precision == "fp32"}
+    assert set(fp32) == {"litert-aarch64", "onnxruntime-aarch64", "executorch-aarch64"}
+    md = write_report(counted, tmp_path / "r")["markdown"].read_text()
+    section = md[md.index("## Runtimes side by side on the emulated CPU"):]
+    row = next(line for line in section.splitlines() if "fp32" in line)
+    assert all(f"{count:,}" in row for count in fp32.values())
+    fewest = min(fp32, key=fp32.get)
+    assert fewest in row and f"executorch-aarch64 x{fp32['executorch-aarch64'] / fp32[fewest]:.2f}" in row
