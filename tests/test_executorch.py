@@ -222,3 +222,13 @@ def test_the_report_sets_three_runtimes_counts_of_one_model_side_by_side(tmp_pat
     assert all(f"{count:,}" in row for count in fp32.values())
     fewest = min(fp32, key=fp32.get)
     assert fewest in row and f"executorch-aarch64 x{fp32['executorch-aarch64'] / fp32[fewest]:.2f}" in row
+
+
+def test_a_phone_prediction_takes_executorch_counts_only_from_a_calibration_fitted_on_them():
+    """The shipped calibrations were fitted on LiteRT counts: ExecuTorch counts are refused, naming both runtimes."""
+    from bench.core.errors import BenchError
+    from bench.pipeline.predictions import calibration_or_refusal
+
+    assert calibration_or_refusal("pixel6", "int8", 1, "tflite").emulated_runtime.startswith("litert-aarch64")
+    with pytest.raises(BenchError, match=r"fitted on litert-aarch64 \S+ counts, not executorch-aarch64"):
+        calibration_or_refusal("pixel6", "int8", 1, "pte")

@@ -8,7 +8,7 @@ from bench.core.errors import BenchError
 from bench.core.outcome import Count
 
 # The emulated runtime each format's counts come from (devices/arm64_emu): a calibration holds for one of them.
-EMULATED_RUNTIMES = {"tflite": "litert-aarch64", "onnx": "onnxruntime-aarch64"}
+EMULATED_RUNTIMES = {"tflite": "litert-aarch64", "onnx": "onnxruntime-aarch64", "pte": "executorch-aarch64"}
 
 
 def calibration_or_refusal(phone: str, precision: str, threads: int, fmt: str, cpu: str | None = None):
