@@ -232,3 +232,121 @@ def test_a_phone_prediction_takes_executorch_counts_only_from_a_calibration_fitt
     assert calibration_or_refusal("pixel6", "int8", 1, "tflite").emulated_runtime.startswith("litert-aarch64")
     with pytest.raises(BenchError, match=r"fitted on litert-aarch64 \S+ counts, not executorch-aarch64"):
         calibration_or_refusal("pixel6", "int8", 1, "pte")
+
+
+# ---------------------------------------------------------------- Android: executor_runner over the real adb client
+
+def _runner_phone_class():
+    """The stand-in phone, also answering executor_runner and logcat as ExecuTorch's runner and Android PAL would
+    (the line formats of executor_runner.cpp and android.cpp); its figures only check parsing and never reach a
+    record outside the test's temporary files."""
+    import shlex as sh
+
+    from tests.adb_standin import FakePhone
+
+    class RunnerPhone(FakePhone):
+        runner_runs: list = []
+        logcat: str = ""
+        drop_iteration: bool = False
+
+        def _one(self, cmd: str):
+            if cmd == "logcat -c":
+                self.logcat = ""
+                return "", 0
+            if cmd == "logcat -d -s ExecuTorch:I":
+                return "--------- beginning of main\n" + self.logcat, 0
+            if cmd.startswith(("taskset ", "/data/local/tmp/bench/executor_runner ")):
+                argv = sh.split(cmd)
+                mask = argv[1] if argv[0] == "taskset" else None
+                argv = argv[2:] if mask else argv
+                flags = dict(a[2:].split("=", 1) for a in argv[1:])
+                self.runner_runs.append({"binary": argv[0], "flags": flags, "mask": mask})
+                if argv[0] not in self.files or self.modes.get(argv[0]) != "755":
+                    return [(2, f"/system/bin/sh: {argv[0]}: can't execute: Permission denied\n")], 126
+                n = int(flags["num_executions"])
+                line = "12-07 13:44:01.000  4242  4242 I ExecuTorch: "
+                shown = [i for i in range(1, n + 1) if not (self.drop_iteration and i == n)]
+                self.logcat += line + "Model loaded in 12.500000 ms.\n" + "".join(
+                    f"{line}Iteration {i} of {n}: {3 + i / 1000:.6f} ms\n" for i in shown) + (
+                    f"{line}Model executed successfully {n} time(s) in 99.000000 ms.\n")
+                return "", 0
+            return super()._one(cmd)
+
+    return RunnerPhone
+
+
+def _pte_file(tmp_path):
+    from bench.artifact.cache import Artifact
+    from bench.core.hashing import content_hash
+
+    path = tmp_path / "m.pte"
+    path.write_bytes(b"\x00\x00\x00\x00ET12" + bytes(range(256)) * 8)  # stored by the stand-in, never run
+    return Artifact(path=path, format="pte", precision="int8", model="m", resolution=224, sha256=content_hash(path),
+                    size_bytes=path.stat().st_size, facts={"delegation": {"graph": "full", "share": 1.0}})
+
+
+def _android_measure(tmp_path, monkeypatch, phone, runner):
+    from bench.core.protocols import get_protocol
+    from devices.registry import get_target
+    from tests.adb_standin import StandIn
+
+    target = get_target("android-executorch")
+    options = target.resolve_options({"executor_runner": str(runner), "cooldown_s": 0, "retry_wait_s": 0.1})
+    protocol = get_protocol("mnv4").with_overrides(runs=20, warmup=3, repeats=2)
+    with StandIn([phone]) as standin:
+        for key, value in standin.env.items():
+            monkeypatch.setenv(key, value)
+        first = target.measure(_pte_file(tmp_path), protocol, threads=1, options=options, progress=lambda n: None)
+        again = target.measure(_pte_file(tmp_path), protocol, threads=1, options=options, progress=lambda n: None)
+    return first, again
+
+
+def test_android_runs_a_pte_with_executor_runner_pinned_and_between_device_state_checks(tmp_path, monkeypatch):
+    from tests.test_android import android_elf
+
+    if shutil_which("adb") is None:
+        pytest.skip("Debian's adb is not installed")
+    phone = _runner_phone_class()("PX7A", core_max_khz={0: 1803000, 1: 1803000, 6: 2850000, 7: 2850000},
+                                  online="0-1,6-7")
+    phone.runner_runs = []
+    first, again = _android_measure(tmp_path, monkeypatch, phone, android_elf(tmp_path / "executor_runner"))
+    assert first.extra["pushed"] == {"runner": True, "model": True} and again.extra["pushed"] == {
+        "runner": False, "model": False}
+    run = phone.runner_runs[0]
+    assert run["binary"] == "/data/local/tmp/bench/executor_runner" and run["mask"] == "80"  # core 7, the fastest
+    assert run["flags"] == {"model_path": "/data/local/tmp/bench/m.pte", "cpu_threads": "1",
+                            "print_output": "none", "num_executions": "23"}
+    assert len(phone.runner_runs) == 4  # two repeats, two measurements
+    samples = first.outcome.samples_ns
+    assert len(samples) == 2 and all(len(r) == 20 for r in samples)
+    assert samples[0][0] == 3_004_000  # the 4th iteration: the three warm-up ones are dropped
+    assert first.extra["load_ms"] == [12.5, 12.5] and first.extra["partially_delegated"] is False
+    whens = [(e["invocation"], e["when"]) for e in first.extra["device_state"]]
+    assert (1, "before") in whens and (2, "after") in whens
+    assert first.runtime == "executorch-executor_runner" and first.runtime_version.startswith("executor_runner sha256:")
+    sent = [b for b in phone.bodies if b.startswith(("logcat", "taskset"))]
+    assert sent[:3] == ["logcat -c", first.options["command"], "logcat -d -s ExecuTorch:I"]
+    assert first.options["command"] == ("taskset 80 /data/local/tmp/bench/executor_runner "
+                                        "--model_path=/data/local/tmp/bench/m.pte --cpu_threads=1 "
+                                        "--print_output=none --num_executions=23")
+
+
+def test_android_refuses_a_miscounted_log_and_a_glibc_runner(tmp_path, monkeypatch):
+    from bench.core.errors import DeviceError
+    from tests.test_android import android_elf
+
+    if shutil_which("adb") is None:
+        pytest.skip("Debian's adb is not installed")
+    phone = _runner_phone_class()("PX7A")
+    phone.runner_runs, phone.drop_iteration = [], True
+    with pytest.raises(DeviceError, match=r"invocation 1: executor_runner logged 22 of 23 iterations"):
+        _android_measure(tmp_path, monkeypatch, phone, android_elf(tmp_path / "executor_runner"))
+    linux = android_elf(tmp_path / "pte_runner", interpreter="/lib/ld-linux-aarch64.so.1")
+    with pytest.raises(DeviceError, match="not an Android one"):
+        _android_measure(tmp_path, monkeypatch, _runner_phone_class()("PX7B"), linux)
+
+
+def shutil_which(name):
+    import shutil
+
+    return shutil.which(name)
