@@ -180,6 +180,7 @@ def test_executorch_aarch64_counts_are_exact_and_repeat_in_another_process(tiny_
         assert m.unit == "instructions" and m.counts[0] == m.counts[1] > 10_000
         assert m.runtime == "executorch-aarch64" and m.runtime_version == setup.versions["executorch"] == "1.5.1"
         assert m.device["setup"]["executorch"] == "1.5.1" and "litert" not in m.device["setup"]
+        assert m.device["setup"]["pte_runner"] == setup.versions["pte_runner_sha256"]
         assert sum(m.extra["instruction_mix"].values()) == m.counts[0]
         assert m.extra["other_threads_instructions"] == 0  # the guest sees one CPU: XNNPACK's threadpool is 1 thread
     assert int8.counts[0] != fp32.counts[0]

@@ -153,7 +153,12 @@ def _device_facts(setup: Setup, cpu: str, runtime_key: str) -> dict:
                                                        f"({v.get('plugins_source')})",
                       "sysroot_python": v.get("sysroot_python"), runtime_key: v.get(runtime_key),
                       "numpy": v.get("numpy"), "guest_clock": f"libfaketime {v.get('libfaketime')}, stopped",
-                      "cpu": cpu}}
+                      "cpu": cpu, **_runner_fact(v, runtime_key)}}
+
+
+def _runner_fact(versions: dict, runtime_key: str) -> dict:
+    """ExecuTorch's counts include the runner's own code around forward(): a rebuilt runner is another set-up."""
+    return {"pte_runner": versions.get("pte_runner_sha256")} if runtime_key == "executorch" else {}
 
 
 def _setup_or_default() -> Setup:
