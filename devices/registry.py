@@ -10,7 +10,7 @@ from bench.core.registry import Registry
 
 TARGETS: Registry["Target"] = Registry(
     "target",
-    modules=("devices.host", "devices.android.target", "devices.ios", "devices.aihub.target", "devices.arm64_emu.target"),
+    modules=("devices.host", "devices.executorch_host", "devices.android.target", "devices.android.executorch_target", "devices.ios", "devices.aihub.target", "devices.arm64_emu.target"),
     hint="bench targets",
 )
 

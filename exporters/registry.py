@@ -8,7 +8,8 @@ from pathlib import Path
 from bench.core.registry import Registry
 
 EXPORTERS: Registry["Exporter"] = Registry(
-    "format", modules=("exporters.onnx_export", "exporters.coreml_export", "exporters.tflite_export")
+    "format",
+    modules=("exporters.onnx_export", "exporters.coreml_export", "exporters.tflite_export", "exporters.pte_export"),
 )
 
 

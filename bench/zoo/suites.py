@@ -23,10 +23,11 @@ class Cell:
 CI_MODELS = ("mobileone_s0", "mobilenetv4_conv_small")
 CI_PLACES = (("host", "onnx", "fp32"), ("host-litert", "tflite", "fp32"), ("host-litert", "tflite", "int8"))
 
-# Emulated ARM64 counts (deterministic, so CI gates on them): one small model on LiteRT (fp32, int8) and on ONNX
-# Runtime (fp32; its exporter makes no int8), under 30 s each on two idle cores.
+# Emulated ARM64 counts (deterministic, so CI gates on them): one small model on LiteRT (fp32, int8), on ONNX
+# Runtime (fp32; its exporter makes no int8) and on ExecuTorch (fp32, beside the other two), under 30 s each on two
+# idle cores.
 CI_EMULATED = (("mobileone_s0", "arm64-emu", "tflite", "fp32"), ("mobileone_s0", "arm64-emu", "tflite", "int8"),
-               ("mobileone_s0", "arm64-emu", "onnx", "fp32"))
+               ("mobileone_s0", "arm64-emu", "onnx", "fp32"), ("mobileone_s0", "arm64-emu", "pte", "fp32"))
 
 FIXED_SUITES = {"ci": [Cell(m, t, f, p) for m in CI_MODELS for t, f, p in CI_PLACES]
                       + [Cell(*place) for place in CI_EMULATED]}

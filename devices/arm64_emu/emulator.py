@@ -39,7 +39,7 @@ EMPTY_PAIR = (1, 2)  # guest.py's markers around nothing: the cost of the bracke
 FIRST_RUN_MARKER = 100
 MIX_CLASSES = ("simd_fp", "integer", "load", "store", "branch", "other")  # plugin/count.c's order
 GUEST_LOAD_ERROR = 3  # guest.py's exit status when the runtime cannot load the model
-RUNTIME_NAMES = {".onnx": "ONNX Runtime (aarch64)", ".tflite": "LiteRT (aarch64)"}
+RUNTIME_NAMES = {".onnx": "ONNX Runtime (aarch64)", ".tflite": "LiteRT (aarch64)", ".pte": "ExecuTorch (aarch64)"}
 TIMEOUT_S = 1800  # one guest process: start-up (~1 G instructions) plus a few inferences of a mid-size model
 
 
@@ -57,6 +57,11 @@ class Setup:
     @property
     def python(self) -> Path:
         return self.root / "sysroot" / "usr" / "bin" / "python3.11"
+
+    @property
+    def pte_runner(self) -> Path:
+        """ExecuTorch's runner (runner/pte_runner.cpp), with the wheel's aarch64 libraries in lib/ beside it."""
+        return self.root / "executorch" / "pte_runner"
 
     def plugin(self, name: str) -> Path:
         return self.root / "plugins" / f"lib{name}.so"

@@ -52,8 +52,13 @@ RANDOM_SEED = "0"
 GUEST_MODEL = "model"  # the artifact's name in the guest's folder: model.tflite, model.onnx
 
 
+PTE_INPUT = "input.bin"  # the .pte runner's input, written beside the model (the runner has no numpy)
+PTE_INPUT_MAX = 3 * 1024 * 1024
+INPUT_SEED = 0  # the host targets' input (devices/host.py): standard normal, seed 0
+
+
 def model_format(model: Path) -> str:
-    return "onnx" if model.suffix == ".onnx" else "tflite"
+    return {".onnx": "onnx", ".pte": "pte"}.get(model.suffix, "tflite")
 
 
 def guest_env(site: Path) -> dict:
@@ -65,10 +70,13 @@ def guest_command(setup, plugin_args: list[str], fmt: str, clock_objects: str, *
     """qemu running guest.py (read from stdin) on `model.<fmt>` in the current folder: the same argv for every run of
     one format and settings, but for the clock objects' names (of one length)."""
     clock = {**GUEST_CLOCK, "FAKETIME_SHARED": clock_objects}
+    if fmt == "pte":  # ExecuTorch's C++ runtime, no Python: its runner counts between the same markers
+        guest = [str(setup.pte_runner), "count", f"{GUEST_MODEL}.{fmt}", PTE_INPUT, str(warmup), str(runs)]
+    else:
+        guest = [str(setup.python), "-P", "-", fmt, f"{GUEST_MODEL}.{fmt}", str(warmup), str(runs), str(threads)]
     return [shutil.which("setarch") or "setarch", "--addr-no-randomize", str(setup.qemu), "-cpu", cpu,
             "-R", RESERVED_VA, "-seed", RANDOM_SEED, *(a for k, v in clock.items() for a in ("-E", f"{k}={v}")),
-            "-L", str(setup.root / "sysroot"), *plugin_args,
-            str(setup.python), "-P", "-", fmt, f"{GUEST_MODEL}.{fmt}", str(warmup), str(runs), str(threads)]
+            "-L", str(setup.root / "sysroot"), *plugin_args, *guest]
 
 
 def guest_folder(model: Path, folder: Path) -> Path:
@@ -80,12 +88,23 @@ def guest_folder(model: Path, folder: Path) -> Path:
     fmt = model_format(model)
     folder.mkdir()
     (folder / f"{GUEST_MODEL}.{fmt}").symlink_to(model)
+    if fmt == "pte":
+        write_pte_input(folder / PTE_INPUT)
     if fmt == "onnx" and model.parent.is_dir():
         for sibling in model.parent.iterdir():
             link = folder / sibling.name
             if sibling != model and sibling.is_file() and not link.exists():
                 link.symlink_to(sibling)
     return folder
+
+
+def write_pte_input(path: Path) -> None:
+    """The host targets' input (standard normal, seed 0) as raw float32 for pte_runner, which reads the first values
+    its input tensor holds: numpy draws them in order, so those are exactly the values the host targets get at that
+    shape, whatever the model's resolution (up to PTE_INPUT_MAX floats, one 3x1024x1024 image)."""
+    import numpy as np
+
+    np.random.default_rng(INPUT_SEED).standard_normal(PTE_INPUT_MAX).astype("<f4").tofile(path)
 
 
 @contextmanager

@@ -23,6 +23,10 @@
 #                          with libfaketime (the guest's stopped clock) and stand-ins for the host files the guest reads
 #   site/                  aarch64 wheels: ai-edge-litert 1.4.0 (the newest with Linux aarch64 wheels), onnxruntime,
 #                          and numpy
+#   executorch/            ExecuTorch's aarch64 runtime libraries (lib/) from its manylinux aarch64 wheel, and
+#                          pte_runner, devices/arm64_emu/runner/pte_runner.cpp cross-compiled against them with
+#                          Debian's g++-aarch64-linux-gnu (no torch in the guest: the wheel's Python bindings load
+#                          libtorch first, its C++ libraries do not)
 #   versions.json          qemu, plugin, sysroot Python and runtime versions (stored in every record)
 #
 # Debian's arm64 and source indexes live in a private apt state under the root, so the system's apt configuration
@@ -37,6 +41,7 @@ meson_version=1.5.0                  # qemu 10.0's pythondeps.toml: meson >= 1.5
 litert_version=1.4.0
 onnxruntime_version=1.32.0
 numpy_version=2.3.5
+executorch_version=1.5.1          # constraints.txt's; its aarch64 wheel carries the runtime's shared libraries
 started=$(date +%s)
 
 log() { echo "arm64-emu setup: $*" >&2; }
@@ -219,6 +224,40 @@ install_wheels() {
   stamp "$step"
 }
 
+build_executorch_runner() {
+  # The stamp names the runner source's hash, so an edited runner is rebuilt.
+  local step="executorch-$executorch_version-$(sha256sum "$here/runner/pte_runner.cpp" | cut -c1-12)"
+  done_step "$step" && return
+  local python=${BENCH_SETUP_PYTHON:-} work="$root/executorch-build" et
+  if [ -z "$python" ]; then
+    if [ -x "$repo/.venv/bin/python" ]; then python="$repo/.venv/bin/python"; else python=python3; fi
+  fi
+  if ! command -v aarch64-linux-gnu-g++ >/dev/null; then
+    log "installing Debian's aarch64 cross compiler (g++-aarch64-linux-gnu)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends g++-aarch64-linux-gnu >/dev/null
+  fi
+  rm -rf "$work" "$root/executorch"
+  mkdir -p "$work" "$root/executorch"
+  log "fetching executorch $executorch_version's aarch64 wheel and building pte_runner against its libraries"
+  "$python" -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: -d "$work" \
+    --platform manylinux_2_28_aarch64 --python-version 3.11 "executorch==$executorch_version"
+  (cd "$work" && "$python" -m zipfile -e executorch-*.whl unpacked)
+  et="$work/unpacked/executorch"
+  # The definitions and the second include folder are the ones the wheel's share/cmake/executorch-config.cmake
+  # gives a consumer (EXECUTORCH_COMPILE_DEFINITIONS, EXECUTORCH_INCLUDE_DIRS). --no-as-needed keeps the backend and
+  # kernel libraries, which register themselves from static initialisers and are never called by name.
+  aarch64-linux-gnu-g++ -std=c++17 -O2 -Wno-deprecated-declarations -DC10_USING_CUSTOM_GENERATED_MACROS -DET_EVENT_TRACER_ENABLED \
+    -DET_USE_THREADPOOL -I"$et/include" -I"$et/include/executorch/runtime/core/portable_type/c10" \
+    -o "$root/executorch/pte_runner" "$here/runner/pte_runner.cpp" -L"$et/lib" -Wl,--no-as-needed -lexecutorch \
+    -lexecutorch_backend_xnnpack -lexecutorch_kernels_optimized -lexecutorch_kernels_quantized \
+    -lexecutorch_threadpool -Wl,--as-needed -Wl,-rpath,'$ORIGIN/lib'
+  mkdir -p "$root/executorch/lib"
+  cp "$et"/lib/libexecutorch*.so "$root/executorch/lib/"
+  echo "$executorch_version" >"$root/executorch/version"
+  rm -rf "$work"
+  stamp "$step"
+}
+
 write_versions() {
   local qemu_line python_version
   qemu_line=$("$root/qemu/bin/qemu-aarch64" --version | head -1)
@@ -229,7 +268,9 @@ write_versions() {
  "plugins_source": "qemu $(cat "$root/qemu/source-version")",
  "count_plugin_sha256": "$(sha256sum "$root/plugins/libcount.so" | cut -c1-16)",
  "sysroot_python": "$python_version", "litert": "$(ver ai_edge_litert)", "onnxruntime": "$(ver onnxruntime)",
- "numpy": "$(ver numpy)", "libfaketime": "$(cat "$root/sysroot/.libfaketime-version")"}
+ "numpy": "$(ver numpy)", "libfaketime": "$(cat "$root/sysroot/.libfaketime-version")",
+ "executorch": "$(cat "$root/executorch/version")",
+ "pte_runner_sha256": "$(sha256sum "$root/executorch/pte_runner" | cut -c1-16)"}
 EOF
   mv "$root/versions.json.new" "$root/versions.json"
 }
@@ -241,5 +282,6 @@ build_plugins
 build_sysroot
 guest_files
 install_wheels
+build_executorch_runner
 write_versions
 log "ready in $root ($(( $(date +%s) - started )) s)"

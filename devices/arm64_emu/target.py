@@ -25,8 +25,9 @@ from bench.core.options import Option
 from bench.core.outcome import Count
 from bench.core.record import COUNT_TOLERANCE
 from devices.arm64_emu import cache
-from devices.arm64_emu.emulator import GUEST_SCRIPT, Setup, count_instructions, find_setup
+from devices.arm64_emu.emulator import GUEST_SCRIPT, SETUP_SCRIPT, Setup, count_instructions, find_setup
 from devices.arm64_emu.repeatable import GUEST_MODEL, guest_command, guest_env, model_format
+from devices.delegation import delegation_extra, refuse_partial
 from devices.registry import Target, register_target
 
 CPUS = ("cortex-a76", "cortex-a710", "cortex-a57", "max")
@@ -36,25 +37,33 @@ DEFAULT_CPU = "cortex-a76"  # --cpu's default; bench.prediction asks it here (ca
 class Arm64EmuTarget(Target):
     name = "arm64-emu"
     aliases = ("emulated-arm64",)
-    description = ("LiteRT aarch64 + XNNPACK (.tflite) or ONNX Runtime aarch64 CPU EP (.onnx) under qemu-aarch64: "
-                   "instructions per inference and their mix (deterministic)")
+    description = ("LiteRT aarch64 + XNNPACK (.tflite), ONNX Runtime aarch64 CPU EP (.onnx) or ExecuTorch aarch64 + "
+                   "XNNPACK (.pte) under qemu-aarch64: instructions per inference and their mix (deterministic)")
     kind = "emulator"
     exact = True  # instructions per inference: several guests at once count the same
-    runtime = "litert-aarch64, onnxruntime-aarch64"
+    runtime = "litert-aarch64, onnxruntime-aarch64, executorch-aarch64"
     runtimes = {"tflite": ("litert-aarch64", "litert", "xnnpack"),  # format: (record runtime, versions key, delegate)
-                "onnx": ("onnxruntime-aarch64", "onnxruntime", "CPUExecutionProvider")}
-    supports = {"tflite": ("fp32", "fp16", "int8"), "onnx": ("fp32",)}
+                "onnx": ("onnxruntime-aarch64", "onnxruntime", "CPUExecutionProvider"),
+                "pte": ("executorch-aarch64", "executorch", "xnnpack")}
+    supports = {"tflite": ("fp32", "fp16", "int8"), "onnx": ("fp32",), "pte": ("fp32", "int8")}
     default_format, default_precision = "tflite", "fp32"
     options = (
         Option("cpu", str, DEFAULT_CPU, "the emulated CPU model (decides which XNNPACK and MLAS kernels run)",
                choices=CPUS),
         Option("count_warmup", int, 1, "inferences run before counting (first-run allocations, packing)"),
         Option("count_runs", int, 2, "inferences counted: the first is the figure, the rest check determinism"),
+        Option("require_full_delegation", bool, False,
+               "(.pte) refuse a program whose graph XNNPACK did not take whole (ops left to portable kernels)"),
         Option("cache_sim", bool, False, "also simulate L1/L2 cache misses per inference (two more guest runs, each minutes long)"),
     )
 
     def preflight(self, options: dict) -> None:
         find_setup()
+
+    def ready(self, artifact, options: dict) -> None:
+        if _format_of(artifact) == "pte":
+            _require_pte_runner(find_setup())
+            refuse_partial(artifact, options)
 
     def resolve_options(self, given: dict) -> dict:
         resolved = super().resolve_options(given)
@@ -89,6 +98,7 @@ class Arm64EmuTarget(Target):
                  "instruction_mix_method": MIX_METHOD, "memory_bytes": result["memory_bytes"][0],
                  "memory_bytes_method": BYTES_METHOD, "guest_cpu": result["guest"].get("guest_cpu"),
                  "other_threads_instructions": result["other_threads"][0]}
+        extra.update(delegation_extra(artifact))
         if options.get("cache_sim"):
             extra["cache"] = cache.misses_per_inference(setup, artifact.path, warmup=warmup, threads=threads, cpu=cpu)
         return Measurement(
@@ -110,6 +120,12 @@ MIX_METHOD = ("classes from each instruction's 32-bit encoding at translation (p
               "per translation block; per inference like the count, summing exactly to it")
 BYTES_METHOD = ("bytes each load and store names in its encoding (plugin/count.c add_memory_bytes()): atomics count "
                 "both ways, prefetches none, DC ZVA 64 stored; what the core asks of L1, not DRAM traffic")
+
+
+def _require_pte_runner(setup: Setup) -> None:
+    if not setup.pte_runner.exists() or "executorch" not in setup.versions:
+        raise BenchError(f"the arm64-emu set-up has no ExecuTorch runner ({setup.pte_runner}); re-run "
+                         f"`sudo {SETUP_SCRIPT}` (its executorch step takes about 20 s)")
 
 
 def _format_of(artifact) -> str:
@@ -138,7 +154,12 @@ def _device_facts(setup: Setup, cpu: str, runtime_key: str) -> dict:
                                                        f"({v.get('plugins_source')})",
                       "sysroot_python": v.get("sysroot_python"), runtime_key: v.get(runtime_key),
                       "numpy": v.get("numpy"), "guest_clock": f"libfaketime {v.get('libfaketime')}, stopped",
-                      "cpu": cpu}}
+                      "cpu": cpu, **_runner_fact(v, runtime_key)}}
+
+
+def _runner_fact(versions: dict, runtime_key: str) -> dict:
+    """ExecuTorch's counts include the runner's own code around forward(): a rebuilt runner is another set-up."""
+    return {"pte_runner": versions.get("pte_runner_sha256")} if runtime_key == "executorch" else {}
 
 
 def _setup_or_default() -> Setup:
