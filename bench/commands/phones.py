@@ -67,7 +67,8 @@ def calibrate(
     from bench.store.database import open_existing
 
     found = find_phone(phone)
-    with open_existing(from_store) as store:
+    _check_calibrate(precision, fmt, cpu, save)
+    with open_existing(from_store, flag="--from") as store:
         pairs = pair(store.records(), found, precision, fmt, threads, cpu)
     for line in pairs.unpaired:
         ui.notify(f"not paired: {line}")
@@ -86,6 +87,30 @@ def calibrate(
     ui.print_table(f"{calibration.phone} {calibration.precision}, {calibration.threads} thread(s): "
                    f"{calibration.models} models", rows)
     ui.write_out(_fit_text(calibration, path))
+
+
+def _check_calibrate(precision: str, fmt: str, cpu: str, save: bool) -> None:
+    """What calibrate pairs must be something arm64-emu counts (its formats, precisions and --cpu models), and the
+    calibrations folder writable, before anything is read or fitted."""
+    from bench.core.errors import BenchError
+    from devices import get_target
+
+    counting = get_target("arm64-emu")
+    if fmt not in counting.supports:
+        raise BenchError(f"--format {fmt}: bench calibrate pairs arm64-emu counts, which come in "
+                         f"{', '.join(counting.supports)}")
+    if precision not in counting.supports[fmt]:
+        raise BenchError(f"--precision {precision}: arm64-emu counts {fmt} at {', '.join(counting.supports[fmt])}; "
+                         "bench calibrate fits one of those")
+    counting.resolve_options({"cpu": cpu})  # an unknown --cpu is named with the ones arm64-emu emulates
+    if save:
+        import os
+
+        from bench.core.places import writable_dir
+        from bench.prediction.calibration import USER_ENV, user_dir
+
+        what = f"the calibrations folder (${USER_ENV})" if os.environ.get(USER_ENV) else "the calibrations folder"
+        writable_dir(user_dir(), what)
 
 
 def _fit_text(c, path) -> str:
