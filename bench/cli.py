@@ -74,6 +74,7 @@ app.command()(regression.ab)
 import_app.command("benchmark-model")(imports.benchmark_model)
 import_app.command("ios-result")(imports.ios_result)
 import_app.command("aihub")(imports.aihub)
+import_app.command("record")(imports.record)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -5,14 +5,17 @@ Both run in this process: pinned to fixed cores, inputs bound once, each run tim
 
 from __future__ import annotations
 
+import os
+import sys
+
 import numpy as np
 
-from bench.core.errors import ArtifactError, first_line
+from bench.core.errors import ArtifactError, BenchError, first_line
 from bench.core.outcome import Timing
 from devices.affinity import pinned
 from devices.hostinfo import host_facts
 from devices.registry import Measurement, Target, register_target
-from devices.timing import measure_repeats
+from devices.timing import load_note, machine_load, measure_repeats, timed_alone
 from exporters.versions import package_versions
 
 INPUT_SEED = 0
@@ -80,10 +83,20 @@ class InProcessTarget(Target):
     def open_session(self, path, threads: int):
         raise NotImplementedError
 
+    def check_threads(self, threads: int) -> None:
+        cores = usable_cores()
+        if threads > cores:
+            raise BenchError(f"--threads {threads} is more than the {cores} cores this machine lets bench use; "
+                             f"use --threads {cores} or fewer (more threads than cores time each other)")
+
     def measure(self, artifact, protocol, *, threads, options, progress) -> Measurement:
-        with pinned(threads) as cores:
+        with timed_alone(_say) as waited, pinned(threads) as cores:
+            before = machine_load()  # once the lock is held: another bench run is not counted as load
             session = self.open_session(artifact.path, threads)
             samples = measure_repeats(session.call, protocol, progress)
+            after = machine_load()
+        load = {"before": before, "after": after, "lock_waited_s": waited}
+        note = load_note(before, after, threads, usable_cores())
         runtime_package = self.runtime_package
         return Measurement(
             runtime=self.runtime,
@@ -91,7 +104,19 @@ class InProcessTarget(Target):
             outcome=Timing(samples_ns=samples),
             device={**host_facts(), "pinned_cores": cores},
             options={"threads": threads, **self.fixed_options, **options},
+            extra={"machine_load": load, **({"load_note": note} if note else {})},
         )
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity mask), else the machine's count."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def _say(line: str) -> None:
+    print(f"bench: {line}", file=sys.stderr, flush=True)
 
 
 class OnnxRuntimeTarget(InProcessTarget):

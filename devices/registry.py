@@ -41,6 +41,24 @@ class Target:
                 f"target {self.name} cannot run {fmt}/{precision}; it runs: {', '.join(self.pairs())}"
             )
 
+    def check_threads(self, threads: int) -> None:
+        """Refuse a thread count this target cannot honour (before anything is exported)."""
+
+    def check_record(self, fmt: str, precision: str, resolution: int | None, *, counted: bool) -> None:
+        """What a record made elsewhere (an import, a recovery file) says ran here, checked as a run is checked:
+        the run's own (format, precision) check, its resolution bounds, and the kind of figure this target gives
+        (a counting target never holds a timing, a timed one never a count)."""
+        if precision == "unknown":  # an AI Hub job bench did not name: its format is known, its precision not
+            precision = (self.supports.get(fmt) or ("unknown",))[0]
+        self.check(fmt, precision)
+        target_options.check_resolution(resolution)
+        if self.exact and not counted:
+            raise UnsupportedFormat(f"target {self.name} counts instructions, it never times; a timing cannot be "
+                                    "stored under it (name the device that timed it; see `bench targets`)")
+        if counted and not self.exact:
+            raise UnsupportedFormat(f"target {self.name} times; an instruction count cannot be stored under it "
+                                    "(counts belong to arm64-emu)")
+
     def resolve_options(self, given: dict) -> dict:
         """The one place target options are validated: unknown ones name the options this target takes."""
         return target_options.resolve(self.name, self.options, given)

@@ -13,10 +13,9 @@ from bench.core.errors import BenchError
 
 
 def _stored(store, **filters):
-    from bench.store.database import default_store_path, open_existing
+    from bench.commands.stored import stored_records  # aliases resolved; an empty answer says what it looked for
 
-    with open_existing(store or default_store_path()) as s:
-        return s.records(**filters)
+    return stored_records(store, **filters)
 
 
 def analyze(
@@ -131,9 +130,11 @@ def report(
     protocol: Optional[str] = typer.Option(None),
 ):
     """Write a report: tidy CSV, plots (PNG), Markdown summary and a single-file HTML page."""
+    from bench.core.places import writable_dir
     from bench.report.summary import write_report
 
+    folder = writable_dir(out or Path("results") / "reports" / name, "the report folder")
     records = _stored(store, target=target, model=model, protocol=protocol)
-    written = write_report(records, out or Path("results") / "reports" / name, title=f"Latency report: {name}")
+    written = write_report(records, folder, title=f"Latency report: {name}")
     for key, path in written.items():
         sys.stdout.write(f"{key}: {path}\n")

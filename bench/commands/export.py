@@ -27,6 +27,10 @@ def export(
     from bench.pipeline import RunSpec, prepare_export
     from bench.pipeline.artifacts import resolve_artifact
 
+    if out:
+        from bench.core.places import writable_dir
+
+        writable_dir(out, "--out")  # before the export, not after it
     spec = RunSpec(model=model, format=fmt, precision=precision, resolution=resolution, input_kind=input_kind,
                    calibration_dir=str(calibration_dir) if calibration_dir else None)
     artifact = resolve_artifact(prepare_export(spec), force=force, notify=ui.notify)

@@ -51,9 +51,11 @@ def ios_result(
 ):
     """Store a result JSON copied off an iPhone by hand."""
     from bench.store.database import check_writable
+    from devices import get_target
     from devices.ios_result import import_ios_result
 
     check_writable(store)
+    get_target(target).check_record("coreml", "fp16", resolution, counted=False)  # what the app runs
     record, note = import_ios_result(result_file, model=model, target=target, protocol=protocol, resolution=resolution)
     if note:
         ui.notify(note)
@@ -79,3 +81,25 @@ def aihub(
     record = import_job(job_id, model=model, precision=precision, target=target, protocol=protocol,
                         allow_partial=allow_partial, client_profile=client_profile)
     _store_and_show(record, store, as_json)
+
+
+def record(
+    recovery_file: Path = typer.Argument(..., help="A recovery file named by a run whose store could not be written."),
+    store: Optional[Path] = typer.Option(None, help="SQLite store (default: $BENCH_STORE or results/bench.sqlite)."),
+):
+    """Store the measurements a failed store write kept in a recovery file (records already stored are skipped)."""
+    from bench.core.outcome import Count
+    from bench.store.database import Store, check_writable
+    from bench.store.recovery import read
+    from devices import get_target
+
+    path = check_writable(store)
+    records = read(recovery_file)
+    for r in records:  # the same check as an import: a hand-edited file stores nothing a run would refuse
+        get_target(r.target).check_record(r.format, r.precision, r.resolution, counted=isinstance(r.outcome, Count))
+    with Store(path) as s:
+        new = [r for r in records if not s.has_id(r.id)]
+        s.add_all(new)
+    ui.notify(f"stored {len(new)} record(s) from {recovery_file} in {path}"
+              + (f" ({len(records) - len(new)} already there)" if len(new) < len(records) else "")
+              + "; the file may be deleted")

@@ -18,13 +18,23 @@ def models(
 ):
     """List the model zoo: the curated entries (paper resolutions), or with --all every timm name too."""
     from bench.zoo import list_models
-    from bench.zoo.registry import list_suites
+    from bench.zoo.suites import FIXED_SUITES, suite_names
 
-    if suite and suite not in list_suites():
+    if suite and suite not in suite_names():  # the names `bench run --suite` takes, fixed suites (ci) included
         from bench.core.errors import UnknownChoice
 
-        raise UnknownChoice("suite", suite, list_suites())
-    entries = list_models(pattern, suite=suite, all=all_)
+        raise UnknownChoice("suite", suite, suite_names())
+    if suite in FIXED_SUITES:
+        members = {cell.model for cell in FIXED_SUITES[suite]}
+        entries = [e for e in list_models(pattern) if e.name in members]
+    else:
+        entries = list_models(pattern, suite=suite, all=all_)
+    if not entries:
+        from bench.commands.stored import NothingStored
+
+        where = f"suite {suite}" if suite else ("the curated zoo or timm's list" if all_ else "the curated zoo")
+        more = "" if all_ or suite else "; `bench models --all PATTERN` also searches every timm model"
+        raise NothingStored(f"no model matches '{pattern}' in {where}{more}")
     rows = [{"name": e.name, "resolution": e.resolution, "family": e.family, "framework": e.framework,
              "source": e.source, "suites": list(e.suites), "curated": e.curated} for e in entries]
     if as_json:
@@ -79,18 +89,21 @@ def results(
     """Stored results: one row per configuration (latest value, sessions, min-max), or every session with --all.
 
     --csv and --json always hold every session."""
+    from bench.commands.stored import stored_records
     from bench.output import write
-    from bench.store.database import default_store_path, open_existing
 
-    with open_existing(store or default_store_path()) as s:
-        found = s.records(model=model, target=target, protocol=protocol)
+    if csv:
+        from bench.core.places import writable_file
+
+        writable_file(csv, "--csv", example="results.csv")
+    found = stored_records(store, model=model, target=target, protocol=protocol, empty_ok=True)
     if csv:
         csv.parent.mkdir(parents=True, exist_ok=True)
         csv.write_text(write("csv", found, with_samples=samples))
         ui.stderr_console().print(f"wrote {len(found)} records to {csv}")
     if as_json:
         ui.write_out(write("json", found, with_samples=samples, as_list=True))
-    elif not csv:
+    elif not csv and found:
         from bench.report.tables import results_tables
 
         for heading, table in results_tables(found, every_session=every_session):

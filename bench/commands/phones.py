@@ -76,7 +76,8 @@ def calibrate(
         raise BenchError("bench calibrate needs --phone NAME and --from STORE (or --published, to refit the shipped "
                          "calibrations)")
     found, cpu = find_phone(phone), cpu or default_cpu()
-    with open_existing(from_store) as store:
+    _check_calibrate(precision, fmt, cpu, save)
+    with open_existing(from_store, flag="--from") as store:
         pairs = pair(store.records(), found, precision, fmt, threads, cpu)
     for line in pairs.unpaired:
         ui.notify(f"not paired: {line}")
@@ -111,6 +112,30 @@ def _refit_published(out: Optional[Path], as_json: bool) -> None:
         return
     ui.write_out("\n".join(f"wrote {w['saved']}: {w['models']} models, LOO {100 * w['loo_mean']:.1f}% mean / "
                             f"{100 * w['loo_max']:.1f}% max" for w in written))
+
+
+def _check_calibrate(precision: str, fmt: str, cpu: str, save: bool) -> None:
+    """What calibrate pairs must be something arm64-emu counts (its formats, precisions and --cpu models), and the
+    calibrations folder writable, before anything is read or fitted."""
+    from bench.core.errors import BenchError
+    from devices import get_target
+
+    counting = get_target("arm64-emu")
+    if fmt not in counting.supports:
+        raise BenchError(f"--format {fmt}: bench calibrate pairs arm64-emu counts, which come in "
+                         f"{', '.join(counting.supports)}")
+    if precision not in counting.supports[fmt]:
+        raise BenchError(f"--precision {precision}: arm64-emu counts {fmt} at {', '.join(counting.supports[fmt])}; "
+                         "bench calibrate fits one of those")
+    counting.resolve_options({"cpu": cpu})  # an unknown --cpu is named with the ones arm64-emu emulates
+    if save:
+        import os
+
+        from bench.core.places import writable_dir
+        from bench.prediction.calibration import USER_ENV, user_dir
+
+        what = f"the calibrations folder (${USER_ENV})" if os.environ.get(USER_ENV) else "the calibrations folder"
+        writable_dir(user_dir(), what)
 
 
 def _fit_text(c, path) -> str:

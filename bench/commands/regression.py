@@ -33,8 +33,9 @@ def compare(
     if threshold <= 0 or count_threshold <= 0 or not 0 < alpha < 1:
         raise BenchError(f"--threshold and --count-threshold must be > 0 and --alpha in (0, 1) "
                          f"(got {threshold}, {count_threshold}, {alpha})")
-    rows = compare_records(load_records(baseline), load_records(current), threshold=threshold, alpha=alpha,
-                           count_threshold=count_threshold)
+    _check_outputs(markdown_out=markdown_out, junit_out=junit_out)
+    rows = compare_records(_loaded(baseline, "baseline"), _loaded(current, "current"), threshold=threshold,
+                           alpha=alpha, count_threshold=count_threshold)
     summary = write("markdown", rows, note=f"timed rows: threshold {threshold:.0%}, alpha {alpha}, Mann-Whitney U on "
                                            f"raw samples; counting rows: threshold {count_threshold:.2%}")
     if markdown_out:
@@ -49,6 +50,37 @@ def compare(
             f"{r.model} {r.format}/{r.precision}: {r.reason}" for r in skipped[:3]) +
             " (measure a new baseline on this set-up: `bench run --suite ci` and commit its rows)")
         raise typer.Exit(1)
+
+
+STORE_SUFFIXES = (".sqlite", ".sqlite3", ".db")
+
+
+def _check_outputs(**places) -> None:
+    """Every file the command will write, checked before any work (one line naming the flag and why)."""
+    from bench.core.places import writable_file
+
+    examples = {"markdown": "summary.md", "junit": "report.xml"}
+    for name, path in places.items():
+        flag = name.removesuffix("_out")
+        if path:
+            writable_file(path, "--" + flag, example=examples[flag])
+
+
+def _loaded(path: Path, side: str) -> list:
+    """The records of one side; a file named like a store must be one (never read as a CSV), and a side with no
+    records is an error, not a comparison of nothing."""
+    from bench.core.errors import InputDataError
+    from bench.regression.compare import load_records
+
+    if path.suffix.lower() in STORE_SUFFIXES and path.is_file():
+        with open(path, "rb") as f:
+            if f.read(16) != b"SQLite format 3\x00":
+                raise InputDataError(f"{side} {path} is named like a store but is not a SQLite file (corrupt, or not "
+                                     "bench's); give a store, a `bench results --csv` CSV or a result JSON")
+    records = load_records(path)
+    if not records:
+        raise InputDataError(f"{side} {path} holds no records; nothing to compare (measure with `bench run`)")
+    return records
 
 
 def ab(
@@ -75,7 +107,11 @@ def ab(
     from bench.regression.ab import run_ab
     from bench.store.database import Store, check_writable
 
+    from bench.core.options import check_counts
+
+    check_counts(warmup, runs, rounds, repeats_flag="--rounds")  # sizes before anything is exported or allocated
     check_writable(store)
+    _check_outputs(markdown=markdown_out)
     specs = [RunSpec(model=m, target=target, format=fmt, precision=precision, threads=threads, resolution=r,
                      phones=tuple(phone))
              for m, r in ((baseline, baseline_resolution), (candidate, candidate_resolution))]
@@ -85,8 +121,7 @@ def ab(
                         count_threshold=count_threshold,
                         hooks=ui.bar_hooks(bar), progress=lambda n: bar.advance(task, n))
     with Store(store) as s:
-        for record in result.records:
-            s.add(record)
+        s.add_all(result.records)
     row = result.row()
     text = _ab_line(result, row, baseline, candidate)
     if markdown_out:

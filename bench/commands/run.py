@@ -43,6 +43,7 @@ def run(
     ray: Optional[str] = typer.Option(None, "--ray", help=RAY_HELP),
 ):
     """Measure models on a target and store one record per measurement."""
+    from bench.core.options import check_counts
     from bench.core.protocols import protocol_for
     from bench.pipeline import Cell, plan_cells, prepare
     from bench.pipeline.parallel import side_by_side
@@ -50,6 +51,7 @@ def run(
 
     if input_kind not in ("tensor", "image"):
         raise BenchError(f"unknown --input '{input_kind}'; known: image, tensor")
+    _check_input_kind(input_kind, target, suite)
     specs = _specs(model, target, fmt, precision, suite, list(ctx.args), resolution=resolution, threads=threads,
                    input_kind=input_kind, calibration_dir=str(calibration_dir) if calibration_dir else None,
                    phones=tuple(phone))
@@ -57,11 +59,29 @@ def run(
         check_writable(store)
     cells = [Cell(job, protocol_for(job.target, protocol, warmup=warmup, runs=runs, repeats=repeats))
              for spec in specs for job in prepare(spec)]
+    for cell in cells:  # sizes before anything is exported or allocated
+        check_counts(cell.protocol.warmup, cell.protocol.runs, cell.protocol.repeats)
     workers = side_by_side(cells, jobs=jobs, ray=ray, notify=ui.notify)  # a timed target refuses them, now
     if dry_run:
         ui.write_out("\n".join(plan_cells(cells)))
         return
     _measure(cells, store, workers, as_json=as_json, suite=suite)
+
+
+def _check_input_kind(input_kind: str, target: str, suite: str | None) -> None:
+    """--input image is an input of some formats (Core ML): on a target that runs none of them, say that, not that
+    the target cannot run the format it would have needed."""
+    if input_kind == "tensor" or suite:
+        return
+    from devices import get_target
+    from exporters.registry import list_exporters
+
+    place = get_target(target)
+    takes = [e.format for e in list_exporters() if input_kind in e.input_kinds]
+    if not any(f in place.supports for f in takes):
+        raise BenchError(f"--input {input_kind} is an input of {', '.join(takes)} models only; target {place.name} "
+                         f"runs {', '.join(place.supports)}, which take tensors (drop --input, or use an iPhone "
+                         "target)")
 
 
 def _measure(cells, store, workers, *, as_json: bool, suite: str | None) -> None:

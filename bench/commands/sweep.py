@@ -24,12 +24,16 @@ def sweep(
     """Measure a grid of models x targets x formats x protocols; resumable, Ctrl-C stops after the current cell."""
     from bench.output import write
     from bench.pipeline.parallel import side_by_side
-    from bench.store.database import default_store_path
+    from bench.store.database import check_writable, default_store_path
     from bench.pipeline.sweep import load_plan, run_sweep
 
     plan = load_plan(config)  # every cell validated before anything runs
+    if report_name:
+        from bench.core.places import writable_dir
+
+        writable_dir(Path("results") / "reports" / report_name, "the report folder (--report)")
     workers = side_by_side(plan.cells, jobs=jobs, ray=ray, notify=ui.notify)  # a timed target refuses them, now
-    store_path = store or default_store_path()
+    store_path = check_writable(store or default_store_path())  # before the progress bar, exports and measuring
     with ui.progress_bar(elapsed=True) as bar:
         overall = bar.add_task("sweep", total=len(plan.cells))
         hooks = ui.bar_hooks(bar)

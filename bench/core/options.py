@@ -109,3 +109,33 @@ def parse_flags(owner: str, declared: Sequence[Option], args: Sequence[str]) -> 
         else:
             given[option.name] = value
     return given
+
+
+# Sizes a measurement may ask for, checked before anything is exported or allocated. A mobile vision model's
+# activations grow with the square of its side: 4096 px is 334 times ImageNet's 224 px area, past which an export
+# asks for hundreds of gigabytes. Raw samples are kept in every record (8 bytes each in memory, more as JSON).
+MIN_RESOLUTION = 32
+MAX_RESOLUTION = 4096
+MAX_SAMPLES = 10_000_000  # timed runs x repeats in one record
+MAX_WARMUP = 10_000_000
+
+
+def check_resolution(resolution: int | None, flag: str = "--resolution") -> None:
+    if resolution is None:
+        return
+    if resolution < MIN_RESOLUTION:
+        raise BenchError(f"{flag} {resolution} is too small; use {MIN_RESOLUTION} or more")
+    if resolution > MAX_RESOLUTION:
+        raise BenchError(f"{flag} {resolution} is larger than bench measures (at most {MAX_RESOLUTION} px; its "
+                         "activations would not fit in memory)")
+
+
+def check_counts(warmup: int, runs: int, repeats: int, repeats_flag: str = "--repeats") -> None:
+    """Protocol counts a record can hold: one line before anything is allocated."""
+    if warmup > MAX_WARMUP:
+        raise BenchError(f"--warmup {warmup} is more than bench runs (at most {MAX_WARMUP:,})")
+    if runs > MAX_SAMPLES:
+        raise BenchError(f"--runs {runs} is more than a record keeps (at most {MAX_SAMPLES:,} raw samples)")
+    if runs * repeats > MAX_SAMPLES:
+        raise BenchError(f"{repeats_flag} {repeats} x --runs {runs} is more than a record keeps (at most "
+                         f"{MAX_SAMPLES:,} raw samples)")

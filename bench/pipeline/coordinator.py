@@ -108,8 +108,11 @@ def run_cells(cells: list[Cell], store_path, hooks: Hooks | None = None, *, skip
     rest) or, given `workers`, side by side. `keep_going` measures past a failed cell (its error in
     `failed`); otherwise the first error is raised once what was under way has finished and been stored.
     `write_store=False` stores nothing (bench.measure without a store)."""
+    from bench.core.options import check_counts
     from bench.store.database import check_writable
 
+    for cell in cells:  # sizes before anything is exported or allocated
+        check_counts(cell.protocol.warmup, cell.protocol.runs, cell.protocol.repeats)
     if write_store:
         check_writable(store_path)  # before anything is exported or measured
     hooks = hooks or Hooks()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bench.core.errors import BenchError
+from bench.core.options import check_resolution
 from bench.core.protocols import Protocol
 
 
@@ -81,6 +82,8 @@ def prepare(spec: RunSpec) -> list[Job]:
     options = target.resolve_options(spec.options)
     if spec.threads < 1:
         raise BenchError(f"--threads must be at least 1 (got {spec.threads})")
+    target.check_threads(spec.threads)  # more threads than the machine's cores would time each other
+    check_resolution(spec.resolution)  # before an export could try to allocate it
     source = resolve_source(spec.model, input_size=spec.input_size, name=spec.name)
     choice = source.choose(Wanted(spec.format, spec.precision, spec.resolution, spec.calibration_dir,
                                   spec.input_kind), target)
@@ -93,6 +96,7 @@ def prepare_export(spec: RunSpec) -> Job:
     """`bench export`: the same classification and checks as a run, for one format and no target."""
     from exporters.source import Wanted, export_only, resolve_source
 
+    check_resolution(spec.resolution)
     source = resolve_source(spec.model, input_size=spec.input_size, name=spec.name)
     fmt = spec.format or source.export_format  # onnx for a torch model, tflite for a TensorFlow one
     place = export_only(fmt)

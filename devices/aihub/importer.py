@@ -46,6 +46,17 @@ def identity(job) -> tuple[str, str]:
     return (job.model.name or job.model.model_id).rsplit(".", 1)[0], "unknown"
 
 
+def _check_place(target: str, fmt: str, precision: str, resolution: int) -> None:
+    """An AI Hub profile is stored only under an AI Hub target that would have run it (a run's own check)."""
+    from devices import get_target
+
+    place = get_target(target)
+    if place.kind != "aihub":
+        raise InputDataError(f"an AI Hub job is stored under aihub or a shortcut (aihub-s23, ...), not {place.name}, "
+                             "which measures elsewhere")
+    place.check_record(fmt, precision, resolution or None, counted=False)
+
+
 def import_job(job_id: str, *, model: str | None = None, precision: str | None = None, target: str | None = None,
                protocol: str = "mobileone", allow_partial: bool = False,
                client_profile: str | None = None) -> Record:
@@ -71,6 +82,7 @@ def import_job(job_id: str, *, model: str | None = None, precision: str | None =
     m = measurement(document, job, job.device, fmt, requested_unit(job.options), allow_partial, chosen,
                     job.options, model_precision=precision or named_precision)
     shortcut = next((n for n, (device, _) in SHORTCUTS.items() if device == job.device.name), "aihub")
+    _check_place(target or shortcut, fmt, precision or named_precision, resolution_of(job.shapes))
     subject = replace(imported_subject(model or named_model, resolution_of(job.shapes), fmt,
                                        precision or named_precision, unknown_precision=precision is None),
                       artifact_hash=f"aihub-model:{job.model.model_id}")

@@ -42,7 +42,10 @@ def import_benchmark_log(path, *, model: str, target: str, protocol: str | None 
     `path`. Raises InputDataError (one line) for empty, binary, cut or garbled logs and for failed runs."""
     from devices import get_target
 
+    if run is not None and run < 1:
+        raise InputDataError(f"--run {run}: a log's runs are numbered from 1")
     place = get_target(target)
+    place.check_record("tflite", precision, resolution, counted=False)  # what a run on `place` would accept
     target_name = place.name
     chosen = protocol_for(place, protocol)  # by default the target's own (mnv4 on Android phones)
     subject = imported_subject(model, resolution, "tflite", precision)
