@@ -1,9 +1,10 @@
 """Facts of an ExecuTorch program: what share of its graph the XNNPACK backend took, and MACs and params counted
 on the graph that was lowered (the exported program, after torch.export's decompositions).
 
-The share comes from ExecuTorch's own `get_delegation_info` (devtools/backend_debug), which counts the operator
-nodes inside the lowered subgraphs and the ones left to ExecuTorch's portable kernels. `getitem` nodes only unpack
-a delegate's outputs, so they are not operators of the model and are left out of the share.
+The delegated operators are counted by ExecuTorch's own `get_delegation_info` (devtools/backend_debug), over the
+nodes inside the lowered subgraphs; the ones left to ExecuTorch's portable kernels are the top-level graph's
+operator nodes. `getitem` nodes only unpack a delegate's outputs, so they are not operators of the model and are
+left out of the share.
 """
 
 from __future__ import annotations
@@ -16,9 +17,8 @@ def delegation_facts(edge_graph_module, backend: str = "XnnpackBackend") -> dict
     from executorch.devtools.backend_debug import get_delegation_info
 
     info = get_delegation_info(edge_graph_module)
-    rows = {op: row for op, row in info.delegation_by_operator.items() if op not in _NOT_OPERATORS}
-    delegated = sum(row.delegated for row in rows.values())
-    left = {_op_name(op): row.non_delegated for op, row in sorted(rows.items()) if row.non_delegated}
+    delegated = sum(row.delegated for op, row in info.delegation_by_operator.items() if op not in _NOT_OPERATORS)
+    left = _not_delegated(edge_graph_module)
     total = delegated + sum(left.values())
     return {
         "backend": backend,
@@ -31,14 +31,16 @@ def delegation_facts(edge_graph_module, backend: str = "XnnpackBackend") -> dict
     }
 
 
-def _op_name(key: str) -> str:
-    """get_delegation_info's "aten_cumsum_default" as the op a user reads: "aten.cumsum.default"."""
-    for prefix in ("aten_", "quantized_decomposed_"):
-        if key.startswith(prefix):
-            rest = key[len(prefix):]
-            base, _, overload = rest.rpartition("_")
-            return f"{prefix[:-1]}.{base}.{overload}" if base else f"{prefix[:-1]}.{rest}"
-    return key
+def _not_delegated(edge_graph_module) -> dict:
+    """The operators left in the top-level graph, by their full name ("aten.sum.dim_IntList"): what runs on
+    ExecuTorch's portable kernels. get_delegation_info's keys lower-case and join these names, so they are read from
+    the nodes themselves."""
+    left: dict = {}
+    for node in edge_graph_module.graph.nodes:
+        name = getattr(node.target, "__name__", str(node.target)) if node.op == "call_function" else None
+        if name and name not in _NOT_OPERATORS and name != "executorch_call_delegate":
+            left[name] = left.get(name, 0) + 1
+    return dict(sorted(left.items()))
 
 
 def describe_partial(facts: dict) -> str:
