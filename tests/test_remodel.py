@@ -285,3 +285,32 @@ def test_a_changed_cached_export_is_exported_again_saying_so(tmp_path):
     assert len(changed) == 1 and path.name in changed[0]
     assert served["cached"] is False and served["sha256"] != tampered
     assert served["sha256"] == content_hash(served["path"])  # the identity a record would carry is of these bytes
+
+
+def test_a_registry_loading_in_one_thread_makes_another_wait(tmp_path, monkeypatch):
+    """A lookup from a second thread while the first imports the entry modules sees every entry (it once answered
+    "unknown format 'pte'" to a worker thread of a suite)."""
+    import threading
+
+    registry = Registry("thing")
+    (tmp_path / "slow_entries.py").write_text(textwrap.dedent("""
+        import time
+        import slow_registry
+        slow_registry.STARTED.set()
+        time.sleep(0.3)
+        slow_registry.REGISTRY.register("late", object())
+    """))
+    (tmp_path / "slow_registry.py").write_text("REGISTRY = None\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import slow_registry
+
+    slow_registry.REGISTRY, slow_registry.STARTED = registry, threading.Event()
+    registry._modules = ("slow_entries",)
+    seen = []
+    first = threading.Thread(target=registry.names)
+    first.start()
+    assert slow_registry.STARTED.wait(10)
+    second = threading.Thread(target=lambda: seen.append(registry.names()))
+    second.start()
+    first.join(), second.join()
+    assert seen == [["late"]]

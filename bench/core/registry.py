@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import threading
 from typing import Generic, Iterable, TypeVar
 
 from bench.core.errors import UnknownChoice
@@ -23,6 +24,8 @@ class Registry(Generic[T]):
         self._entries: dict[str, T] = {}
         self._aliases: dict[str, str] = {}
         self._loaded = False
+        self._loading = False
+        self._lock = threading.RLock()
 
     def register(self, name: str, entry: T, aliases: Iterable[str] = ()) -> T:
         for key in (name, *aliases):
@@ -34,10 +37,18 @@ class Registry(Generic[T]):
         return entry
 
     def _load(self) -> None:
-        if not self._loaded:
-            self._loaded = True
+        # Another thread waits until every entry module is imported (a half-loaded registry answered "unknown
+        # format" to a worker thread once); the loading thread itself, re-entering through an entry module's own
+        # lookup, goes on with what is registered so far.
+        if self._loaded:
+            return
+        with self._lock:
+            if self._loading:
+                return
+            self._loading = True
             for module in self._modules:
                 importlib.import_module(module)
+            self._loaded = True
 
     def canonical(self, name: str) -> str | None:
         self._load()
