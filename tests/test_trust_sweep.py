@@ -143,12 +143,19 @@ CASES = [
     ("export-out-is-a-file", None, ["export", "--model", "{tiny}", "--out", "{tiny}"], ERROR, ["not a directory"]),
     ("calibrate-calibrations-under-a-file", "hosted", ["calibrate", "--phone", "pixel6", "--from", "{store}"], ERROR, ["BENCH_CALIBRATIONS"]),
     ("ab-markdown-under-a-file", "none", ["ab", "-a", "{tiny}", "-b", "{tiny}", "--rounds", "2", "--runs", "5", "--warmup", "1", "--markdown", NOWHERE + ".md"], ERROR, ["/dev/null"]),
+    ("sweep-into-foreign", "foreign", ["sweep", "{sweep}"], ERROR, ["not", "bench"]),
+    ("import-record-not-a-recovery-file", "none", ["import", "record", IOS], ERROR, ["not a recovery file"]),
+    ("import-record-missing", "none", ["import", "record", "{tmp}/none.json"], ERROR, ["no recovery file"]),
     ("sweep-store-under-a-file", None, ["sweep", "{sweep}", "--store", NOWHERE + ".sqlite"], ERROR, ["/dev/null"]),
     # 5. sizes no machine holds, threads it does not have
     ("run-resolution-huge", "none", ["run", "--model", "mobileone_s0", "--resolution", "100000"], ERROR, ["--resolution 100000"]),
     ("run-runs-huge", "none", ["run", "--model", "{tiny}", "--runs", "1000000000000"], ERROR, ["--runs"]),
     ("run-warmup-huge", "none", ["run", "--model", "{tiny}", "--warmup", "1000000000000"], ERROR, ["--warmup"]),
     ("run-repeats-huge", "none", ["run", "--model", "{tiny}", "--repeats", "1000000000", "--runs", "1000"], ERROR, ["--repeats"]),
+    ("export-resolution-huge", None, ["export", "--model", "mobileone_s0", "--resolution", "100000"], ERROR, ["--resolution 100000"]),
+    ("ab-runs-huge", "none", ["ab", "-a", "{tiny}", "-b", "{tiny}", "--runs", "1000000000000"], ERROR, ["--runs"]),
+    ("ab-threads-above-cores", "none", ["ab", "-a", "{tiny}", "-b", "{tiny}", "--threads", "999"], ERROR, ["--threads 999"]),
+    ("run-resolution-tiny", "none", ["run", "--model", "mobileone_s0", "--resolution", "8"], ERROR, ["--resolution 8"]),
     ("run-threads-above-cores", "none", ["run", "--model", "{tiny}", "--threads", "999"], ERROR, ["--threads 999", "core"]),
     # 4. a store is bench's or it is refused, untouched, by every command
     ("run-into-foreign", "foreign", ["run", "--model", "{tiny}"], ERROR, ["not", "bench"]),
@@ -201,7 +208,7 @@ CASES = [
     ("calibrate-unknown-phone", "hosted", ["calibrate", "--phone", "pixel99", "--from", "{store}"], ERROR, ["pixel99"]),
 ]
 
-STORE_OPTION = {"results", "report", "run", "import", "analyze", "ab"}
+STORE_OPTION = {"results", "report", "run", "import", "analyze", "ab", "sweep"}
 
 
 def _args(args, made, store, tmp):
