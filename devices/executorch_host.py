@@ -14,14 +14,9 @@ import numpy as np
 
 from bench.core.errors import ArtifactError
 from bench.core.options import Option
-from bench.core.outcome import Timing
-from devices.affinity import pinned
 from devices.delegation import delegation_extra, refuse_partial
-from devices.host import INPUT_SEED
-from devices.hostinfo import host_facts
-from devices.registry import Measurement, Target, register_target
-from devices.timing import measure_repeats
-from exporters.versions import package_versions
+from devices.host import INPUT_SEED, InProcessTarget
+from devices.registry import register_target
 
 
 def set_threads(threads: int) -> int:
@@ -58,7 +53,7 @@ class ExecuTorchSession:
         self.call = functools.partial(method.execute, self.inputs)
 
 
-class ExecuTorchTarget(Target):
+class ExecuTorchTarget(InProcessTarget):
     name = "host-executorch"
     aliases = ("executorch",)
     description = "this machine's CPU, ExecuTorch runtime with the XNNPACK backend (x86 kernels)"
@@ -73,18 +68,11 @@ class ExecuTorchTarget(Target):
     def ready(self, artifact, options) -> None:
         refuse_partial(artifact, options)
 
-    def measure(self, artifact, protocol, *, threads, options, progress) -> Measurement:
-        with pinned(threads) as cores:
-            session = ExecuTorchSession(artifact.path, threads)
-            samples = measure_repeats(session.call, protocol, progress)
-        return Measurement(
-            runtime=self.runtime,
-            runtime_version=package_versions("executorch")["executorch"] or "unknown",
-            outcome=Timing(samples_ns=samples),
-            device={**host_facts(), "pinned_cores": cores},
-            options={"threads": threads, "threadpool_threads": session.threads, **self.fixed_options, **options},
-            extra=delegation_extra(artifact),
-        )
+    def open_session(self, path, threads):
+        return ExecuTorchSession(path, threads)
+
+    def session_facts(self, session, artifact) -> tuple[dict, dict]:
+        return {"threadpool_threads": session.threads}, delegation_extra(artifact)
 
 
 register_target(ExecuTorchTarget())

@@ -89,6 +89,10 @@ class InProcessTarget(Target):
             raise BenchError(f"--threads {threads} is more than the {cores} cores this machine lets bench use; "
                              f"use --threads {cores} or fewer (more threads than cores time each other)")
 
+    def session_facts(self, session, artifact) -> tuple[dict, dict]:
+        """The options and extra facts a runtime's open session adds to the record (none by default)."""
+        return {}, {}
+
     def measure(self, artifact, protocol, *, threads, options, progress) -> Measurement:
         with timed_alone(_say) as waited, pinned(threads) as cores:
             before = machine_load()  # once the lock is held: another bench run is not counted as load
@@ -97,14 +101,15 @@ class InProcessTarget(Target):
             after = machine_load()
         load = {"before": before, "after": after, "lock_waited_s": waited}
         note = load_note(before, after, threads, usable_cores())
+        session_options, session_extra = self.session_facts(session, artifact)
         runtime_package = self.runtime_package
         return Measurement(
             runtime=self.runtime,
             runtime_version=package_versions(runtime_package)[runtime_package] or "unknown",
             outcome=Timing(samples_ns=samples),
             device={**host_facts(), "pinned_cores": cores},
-            options={"threads": threads, **self.fixed_options, **options},
-            extra={"machine_load": load, **({"load_note": note} if note else {})},
+            options={"threads": threads, **session_options, **self.fixed_options, **options},
+            extra={"machine_load": load, **({"load_note": note} if note else {}), **session_extra},
         )
 
 
