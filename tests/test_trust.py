@@ -255,3 +255,33 @@ def test_empty_answers_say_what_was_looked_for(tmp_path, tiny, lock):
     _one_error_line(run_bench("compare", fresh, store), "baseline", "holds no records")
     nothing = run_bench("results", "--store", fresh)
     assert nothing.returncode == 0 and "holds no records yet" in nothing.stderr
+
+
+def test_side_by_side_records_after_a_store_failure_are_kept_too(small_disk, tmp_path, monkeypatch):
+    """--jobs/--ray: the coordinator stores what the workers send back; once the store fails (a real full disk), the
+    failing record and every one still arriving from cells under way go to recovery files, none dropped, and no new
+    cell starts."""
+    from bench.pipeline.coordinator import Hooks, RunResult, _measure_side_by_side
+    from bench.store.database import Store, StoreWriteError
+    from bench.store.recovery import read
+    from tests.test_store import _record
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    records = [_record(f"m{i}") for i in range(4)]
+    asked_to_stop = []
+
+    class Workers:  # stands in for the worker pool only: the records are the test's, never a report's
+        def measure(self, cells, started, stop):
+            for i, record in enumerate(records):
+                if i == 1:
+                    _fill(small_disk)
+                yield i, cells[i], record
+                asked_to_stop.append(stop())
+
+    notes = []
+    with Store(small_disk / "bench.sqlite") as store:
+        with pytest.raises(StoreWriteError) as failed:
+            _measure_side_by_side(list(range(4)), store, RunResult(), Hooks(notify=notes.append), Workers(), False)
+    kept = [r.model for r in read(failed.value.recovery)] + \
+        [r.model for r in read(re.search(r"kept in (\S+);", notes[-1]).group(1))]
+    assert kept == ["m1", "m2", "m3"] and asked_to_stop == [False, True, True, True]

@@ -209,15 +209,24 @@ def _keep(store, result: RunResult, hooks: Hooks, cell: Cell, record: Record) ->
 def _measure_side_by_side(cells, store, result: RunResult, hooks: Hooks, workers, keep_going: bool) -> None:
     """Workers measure; this thread alone stores, each record as it arrives and each cell at most once. The first
     error stops new cells (unless keep_going) and is raised once those under way are stored."""
+    from bench.store.database import StoreWriteError
+
     errors: list[BaseException] = []
     answered: dict[int, object] = {}
-    stop = lambda: hooks.stop_requested() or bool(errors and not keep_going)  # noqa: E731
+    unstored: list[Record] = []  # measured by cells under way after the store failed: kept, never dropped
+    stop = lambda: hooks.stop_requested() or bool(errors and not keep_going) or _store_failure(errors)  # noqa: E731
     for index, cell, outcome in workers.measure(cells, hooks.started, stop):
         if index in answered:  # a retried cell answered twice: the first answer is the one kept
             continue
         answered[index] = outcome
         if not isinstance(outcome, BaseException):
-            _keep(store, result, hooks, cell, outcome)
+            if _store_failure(errors):
+                unstored.append(outcome)
+                continue
+            try:
+                _keep(store, result, hooks, cell, outcome)
+            except StoreWriteError as exc:  # its record is in exc's recovery file; later ones go to another
+                errors.insert(0, exc)
         elif not hooks.stop_requested():  # a guest killed by the Ctrl-C that stopped a sweep is no failure
             errors.append(outcome)
             result.failed.append((cell, outcome))
@@ -227,10 +236,30 @@ def _measure_side_by_side(cells, store, result: RunResult, hooks: Hooks, workers
         result.interrupted = result.remaining > 0
     by_order = {id(r): i for i, r in answered.items()}
     result.measured.sort(key=lambda r: by_order.get(id(r), -1))
+    if unstored:
+        _keep_unstored(unstored, store, hooks)
+    if _store_failure(errors):
+        raise errors[0]
     if errors and not keep_going:
         if len(errors) > 1:
             hooks.notify(f"{len(errors)} cells failed: " + "; ".join(str(e) for e in errors))
         raise errors[0]
+
+
+def _store_failure(errors: list[BaseException]) -> bool:
+    from bench.store.database import StoreWriteError
+
+    return bool(errors) and isinstance(errors[0], StoreWriteError)
+
+
+def _keep_unstored(records: list[Record], store, hooks: Hooks) -> None:
+    """Records that arrived after the store failed: one more recovery file, named in one line."""
+    from bench.store.recovery import keep
+
+    kept = keep(records, store.path)
+    where = f"kept in {kept}; store them later with `bench import record {kept}`" if kept else \
+        "printed on stdout as JSON (no recovery file could be written)"
+    hooks.notify(f"{len(records)} more record(s) measured after the store failed are {where}")
 
 
 def _run_lanes(measure_lane, lanes: dict, hooks: Hooks) -> None:

@@ -311,6 +311,7 @@ class StoreWriteError(InputDataError):
     exit_code = 6
 
     def __init__(self, path: Path, cause: BaseException, kept: Path | None):
+        self.recovery = kept
         where = (f"it is kept in {kept}; store it later with `bench import record {kept} --store PATH`" if kept else
                  "no recovery file could be written either; its JSON is on stdout")
         super().__init__(f"could not store the measurement in {path} ({cause}); {where}")
