@@ -10,10 +10,18 @@ import typer
 from bench.commands import ui
 
 
-def _store_and_show(record, store, as_json: bool) -> None:
-    from bench.output import write
-    from bench.store.database import Store
+STORE = typer.Option(None, help="SQLite store (default: $BENCH_STORE or results/bench.sqlite).")
+AS_JSON = typer.Option(False, "--json")
 
+
+def _store_and_show(store, as_json: bool, make_record) -> None:
+    """Every import's one shape: the store checked before anything is read, then the record made (and checked by
+    the target it names, as a run is), stored and shown."""
+    from bench.output import write
+    from bench.store.database import Store, check_writable
+
+    check_writable(store)
+    record = make_record()
     with Store(store) as s:
         s.add(record)
     ui.write_out(write("json", [record]) if as_json else write("table", [record]))
@@ -27,17 +35,14 @@ def benchmark_model(
     precision: str = typer.Option("fp32", help="Precision of the model that was run."),
     resolution: int = typer.Option(224),
     run: Optional[int] = typer.Option(None, "--run", help="Which run of a log that holds several (1-based); without it such a log is refused with the count."),
-    store: Optional[Path] = typer.Option(None),
-    as_json: bool = typer.Option(False, "--json"),
+    store: Optional[Path] = STORE,
+    as_json: bool = AS_JSON,
 ):
     """Store a benchmark_model log measured elsewhere (what the log says: threads, delegate, delegation)."""
-    from bench.store.database import check_writable
     from devices.android.importer import import_benchmark_log
 
-    check_writable(store)
-    record = import_benchmark_log(logfile, model=model, target=target, protocol=protocol, precision=precision,
-                                  resolution=resolution, run=run)
-    _store_and_show(record, store, as_json)
+    _store_and_show(store, as_json, lambda: import_benchmark_log(
+        logfile, model=model, target=target, protocol=protocol, precision=precision, resolution=resolution, run=run))
 
 
 def ios_result(
@@ -46,20 +51,22 @@ def ios_result(
     target: str = typer.Option(..., "--target", "-t"),
     protocol: Optional[str] = typer.Option(None, help="Store under this protocol (default: the one the app ran; another is recomputed from the raw samples)."),
     resolution: int = typer.Option(224),
-    store: Optional[Path] = typer.Option(None),
-    as_json: bool = typer.Option(False, "--json"),
+    store: Optional[Path] = STORE,
+    as_json: bool = AS_JSON,
 ):
     """Store a result JSON copied off an iPhone by hand."""
-    from bench.store.database import check_writable
     from devices import get_target
     from devices.ios_result import import_ios_result
 
-    check_writable(store)
-    get_target(target).check_record("coreml", "fp16", resolution, counted=False)  # what the app runs
-    record, note = import_ios_result(result_file, model=model, target=target, protocol=protocol, resolution=resolution)
-    if note:
-        ui.notify(note)
-    _store_and_show(record, store, as_json)
+    def made():
+        get_target(target).check_record("coreml", "fp16", resolution, counted=False)  # what the app runs
+        record, note = import_ios_result(result_file, model=model, target=target, protocol=protocol,
+                                         resolution=resolution)
+        if note:
+            ui.notify(note)
+        return record
+
+    _store_and_show(store, as_json, made)
 
 
 def aihub(
@@ -70,22 +77,20 @@ def aihub(
     protocol: str = typer.Option("mobileone"),
     allow_partial: bool = typer.Option(False, help="Store a run only partly placed on the requested compute unit."),
     client_profile: Optional[str] = typer.Option(None, help="qai-hub client profile (~/.qai_hub/NAME.ini)."),
-    store: Optional[Path] = typer.Option(None),
-    as_json: bool = typer.Option(False, "--json"),
+    store: Optional[Path] = STORE,
+    as_json: bool = AS_JSON,
 ):
     """Collect an AI Hub profile job (one interrupted by Ctrl-C, or run outside bench) into the store."""
-    from bench.store.database import check_writable
     from devices.aihub.importer import import_job
 
-    check_writable(store)
-    record = import_job(job_id, model=model, precision=precision, target=target, protocol=protocol,
-                        allow_partial=allow_partial, client_profile=client_profile)
-    _store_and_show(record, store, as_json)
+    _store_and_show(store, as_json, lambda: import_job(job_id, model=model, precision=precision, target=target,
+                                                       protocol=protocol, allow_partial=allow_partial,
+                                                       client_profile=client_profile))
 
 
 def record(
     recovery_file: Path = typer.Argument(..., help="A recovery file named by a run whose store could not be written."),
-    store: Optional[Path] = typer.Option(None, help="SQLite store (default: $BENCH_STORE or results/bench.sqlite)."),
+    store: Optional[Path] = STORE,
 ):
     """Store the measurements a failed store write kept in a recovery file (records already stored are skipped)."""
     from bench.core.outcome import Count
