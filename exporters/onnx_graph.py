@@ -54,7 +54,25 @@ def _load_onnx(path: Path):
 
 def onnx_layers(path: str | Path) -> tuple[list[Layer], dict]:
     """Layers of an ONNX graph with shapes inferred, plus graph facts (params, input shape, precision)."""
-    model = _load_onnx(Path(path))
+    layers, facts, _ = _read_graph(Path(path))
+    return layers, facts
+
+
+def traffic(path: Path):
+    """Memory traffic of the graph (the convention: exporters/graph_traffic.py). The per-layer bytes are the
+    roofline's; Constant nodes are data, so their outputs count once with the initializers and not as operators."""
+    from exporters.graph_traffic import Traffic
+
+    layers, _, initializer_bytes = _read_graph(Path(path))
+    ops = [layer for layer in layers if layer.op != "Constant"]
+    constants = sum(layer.activation_bytes for layer in layers if layer.op == "Constant")
+    return Traffic(activation_bytes=sum(layer.activation_bytes for layer in ops),
+                   weight_bytes=initializer_bytes + constants, ops=len(ops))
+
+
+def _read_graph(path: Path) -> tuple[list[Layer], dict, int]:
+    """Layers, graph facts, and the bytes of all initializers counted once."""
+    model = _load_onnx(path)
     graph = model.graph
     inits = {t.name: t for t in graph.initializer}
     shapes: dict[str, tuple[tuple[int, ...], int]] = {}
@@ -87,7 +105,7 @@ def onnx_layers(path: str | Path) -> tuple[list[Layer], dict]:
         "input_shape": list(in_dims),
         "precision": {10: "fp16", 3: "int8", 2: "int8"}.get(in_type, "fp32"),
     }
-    return layers, facts
+    return layers, facts, sum(nbytes(t.name) for t in graph.initializer)
 
 
 def _onnx_node_macs(node, shapes) -> int:

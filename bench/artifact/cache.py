@@ -18,6 +18,7 @@ from pathlib import Path
 from bench.core.errors import ArtifactError, ExportError, UnsupportedFormat
 from bench.core.hashing import content_hash, size_of
 from bench.zoo.counting import COUNTING_VERSION
+from exporters.graph_traffic import traffic_if_known
 
 CACHE_ENV = "BENCH_CACHE"
 META = "meta.json"
@@ -39,6 +40,7 @@ class Artifact:
     cached: bool = False
     params: int | None = None
     macs: int | None = None
+    memory_traffic: int | None = None  # bytes one inference moves (exporters/graph_traffic.py)
     parity: dict = field(default_factory=dict)
     facts: dict = field(default_factory=dict)
     key: str = ""
@@ -48,7 +50,8 @@ class Artifact:
         from bench.core.record import Subject
 
         return Subject(model=self.model, resolution=self.resolution, format=self.format, precision=self.precision,
-                       params=self.params, macs=self.macs, input_kind=self.input_kind, artifact_path=str(self.path),
+                       params=self.params, macs=self.macs,
+                       memory_traffic=self.memory_traffic, input_kind=self.input_kind, artifact_path=str(self.path),
                        artifact_hash=self.sha256, artifact_bytes=self.size_bytes, export_s=self.export_s,
                        parity=self.parity, artifact_facts=self.facts)
 
@@ -168,6 +171,9 @@ def _export_entry(request, exporter, entry: Path, key: str, build=None) -> Artif
         shutil.rmtree(staging, ignore_errors=True)
         raise
     export_s = time.perf_counter() - started
+    traffic = traffic_if_known(staging / filename, request.format)
+    if traffic is not None:
+        facts["graph_traffic"] = traffic.to_dict()
     artifact = Artifact(
         path=staging / filename,
         format=request.format,
@@ -178,6 +184,7 @@ def _export_entry(request, exporter, entry: Path, key: str, build=None) -> Artif
         export_s=round(export_s, 3),
         params=params,
         macs=macs,
+        memory_traffic=traffic and traffic.total_bytes,
         parity=facts.pop("parity", {}),
         facts=facts,
         key=key,
@@ -224,6 +231,7 @@ def artifact_from_file(path: str | os.PathLike, described: dict | None = None) -
     if exporter is None:
         raise UnsupportedFormat(f"cannot tell the format of {p.name}; known suffixes: {', '.join(known_suffixes())}")
     described = described or exporter.describe(p)  # raises ArtifactError on a corrupt file
+    traffic = traffic_if_known(p, exporter.format)
     return Artifact(
         path=p.resolve(),
         format=exporter.format,
@@ -235,6 +243,8 @@ def artifact_from_file(path: str | os.PathLike, described: dict | None = None) -
         cached=True,
         params=described.get("params"),
         macs=described.get("macs"),
+        memory_traffic=traffic and traffic.total_bytes,
+        facts={"graph_traffic": traffic.to_dict()} if traffic else {},
     )
 
 
@@ -348,6 +358,9 @@ def _convert_tf(source: dict, out_path: Path, *, model: str, precision: str, res
     described = describe_tflite(out_path)  # params and MACs from the converted graph
     if described["precision"] != precision:
         raise ExportError(f"TensorFlow's converter produced a {described['precision']} model, not {precision}")
+    traffic = traffic_if_known(out_path, "tflite")
+    if traffic is not None:
+        facts["graph_traffic"] = traffic.to_dict()
     return Artifact(path=out_path, format="tflite", precision=precision, model=model,
                     resolution=described["resolution"], params=described["params"], macs=described["macs"],
-                    parity=facts.pop("parity"), facts=facts)
+                    memory_traffic=traffic and traffic.total_bytes, parity=facts.pop("parity"), facts=facts)

@@ -26,7 +26,8 @@ def analyze(
     protocol: Optional[str] = typer.Option(None),
     as_json: bool = typer.Option(False, "--json"),
 ):
-    """Spearman (and Kendall) rank correlation of latency with FLOPs and with params, per target (Table 1a)."""
+    """Spearman (and Kendall) rank correlation of latency with every proxy, per target (Table 1a): FLOPs, params,
+    memory traffic, op count, the emulated instruction count where one exists; n and 95% intervals beside each."""
     from bench.analysis.correlation import correlations, predicted_table, records_table
 
     if csv:
@@ -47,13 +48,10 @@ def analyze(
     if as_json:
         ui.print_json([r.to_dict() for r in results])
         return
-    rows = [{"target": r.target, "protocol": r.protocol, "n": r.n,
-             "rho FLOPs [95% CI]": f"{r.rho_flops:.3f} [{r.ci_flops[0]:.2f}, {r.ci_flops[1]:.2f}]",
-             "p": f"{r.p_flops:.2g}",
-             "rho params [95% CI]": f"{r.rho_params:.3f} [{r.ci_params[0]:.2f}, {r.ci_params[1]:.2f}]",
-             "p ": f"{r.p_params:.2g}", "tau FLOPs/params": f"{r.tau_flops:.3f} / {r.tau_params:.3f}"}
-            for r in results]
-    ui.print_table("Spearman rank correlation of latency (MobileOne Table 1a)", rows)
+    from bench.report.summary import proxy_frame
+
+    ui.print_table("Spearman rank correlation of latency with each proxy (MobileOne Table 1a)",
+                   proxy_frame(results).to_dict("records"))
 
 
 def roofline(

@@ -35,6 +35,7 @@ class Subject:
     precision: str
     params: int | None = None
     macs: int | None = None
+    memory_traffic: int | None = None  # bytes one inference moves (exporters/graph_traffic.py)
     input_kind: str = "tensor"
     artifact_path: str = ""
     artifact_hash: str = ""
@@ -64,6 +65,7 @@ class Record:
     # model facts
     params: int | None = None
     macs: int | None = None
+    memory_traffic: int | None = None  # bytes one inference moves (exporters/graph_traffic.py)
     input_kind: str = "tensor"
     artifact_path: str = ""
     artifact_hash: str = ""

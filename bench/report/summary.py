@@ -34,7 +34,26 @@ def correlation_markdown(results) -> str:
             f"{c.p_flops:.2g} | {c.rho_params:.3f} ({c.ci_params[0]:.2f}, {c.ci_params[1]:.2f}) | {c.p_params:.2g} | "
             f"{c.tau_flops:.3f} / {c.tau_params:.3f} |"
         )
+    proxies = proxy_frame(results)
+    if len(proxies):
+        lines += ["", "| " + " | ".join(proxies.columns) + " |", "|" + "---|" * len(proxies.columns)]
+        lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in proxies.itertuples(index=False)]
     return "\n".join(lines) + "\n"
+
+
+def proxy_frame(results):
+    """One row per target and proxy: every proxy the records hold (FLOPs, params, memory traffic, op count, the
+    emulated instruction count), with n, both 95% intervals and Kendall's tau."""
+    import pandas as pd
+
+    from bench.analysis.correlation import PROXIES
+
+    return pd.DataFrame([{
+        "target": c.target, "protocol": c.protocol, "proxy": PROXIES[r.proxy], "n": r.n,
+        "Spearman rho (bootstrap 95% CI)": f"{r.rho:.3f} ({r.ci[0]:.2f}, {r.ci[1]:.2f})",
+        "Fisher z 95% CI": "-" if r.n <= 3 else f"({r.ci_fisher[0]:.2f}, {r.ci_fisher[1]:.2f})",
+        "p": f"{r.p:.2g}", "Kendall tau": f"{r.tau:.3f}",
+    } for c in results for r in c.proxies])
 
 
 def correlation_frame(results):
@@ -259,7 +278,11 @@ def correlation_blocks(timed) -> list[tuple]:
     enough = frame[frame["target"].isin(models[models >= MIN_MODELS].index)]
     if len(enough):
         try:
-            blocks.append(("table", correlation_frame(correlations(enough))))
+            results = correlations(enough)
+            blocks.append(("table", correlation_frame(results)))
+            blocks.append(("p", "Every proxy the records hold (memory traffic and op count of the deployed graph, the "
+                                "emulated instruction count where the same model was counted), per target:"))
+            blocks.append(("table", proxy_frame(results)))
         except InputDataError as exc:  # e.g. a model without params, or a constant column
             blocks.append(("p", f"Not computed: {exc}."))
     if (models < MIN_MODELS).any():
