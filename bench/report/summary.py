@@ -188,6 +188,9 @@ def write_plots(records, timed, out_dir: Path) -> dict[str, Path]:
     if "accuracy" in timed.columns and timed["accuracy"].notna().any():
         images["accuracy"] = plots.accuracy_vs_latency(timed.dropna(subset=["accuracy"]),
                                                        out_dir / "accuracy_vs_latency.png")
+    heatmap = published_heatmap(out_dir)
+    if heatmap:
+        images["published"] = heatmap
     return images
 
 
@@ -197,6 +200,7 @@ def report_blocks(records, timed, images: dict[str, Path], title: str) -> list[t
     blocks += headline_blocks(records)
     blocks += correlation_blocks(with_predicted(timed, records))
     blocks += rank_blocks(timed, images, counted_frame(records))
+    blocks += published_blocks(images.get("published"))
     blocks += runtime_blocks(records)
     blocks += prediction_blocks(records)
     blocks += device_state_blocks(records)
@@ -211,6 +215,43 @@ def report_blocks(records, timed, images: dict[str, Path], title: str) -> list[t
     for heading, table in by_unit(session_table(records)):
         blocks += [("h3", f"Sessions, {heading}"), ("table", display(table.drop(columns=["id"])))]
     return blocks
+
+
+def published_heatmap(out_dir: Path) -> Path | None:
+    from bench.analysis import published_devices as pub
+    from bench.report.plots import proxy_heatmap
+
+    results = [c for c in pub.analyse() if c.ranks]
+    return proxy_heatmap(pub.matrix(results), out_dir / "proxies_by_published_hardware.png") if results else None
+
+
+def published_blocks(heatmap: Path | None) -> list[tuple]:
+    """Table 1a across published hardware (bench analyze --published): which proxy ranks the published latencies of
+    each device column best, from this harness's figures of the twins, with the column's limits and the heatmap."""
+    from bench.analysis import published_devices as pub
+
+    results = [c for c in pub.analyse() if c.ranks]
+    if not results:
+        return []
+    blocks = [("h2", "Which proxy to trust on which hardware (published device tables)"),
+              ("p", "Spearman's rho of published latencies (phones' NPU, GPU, Neural Engine, EdgeTPU and CPU; "
+                    "bench/analysis/published/SOURCES.md) with each proxy, counted here on each row's timm twin "
+                    "(FLOPs, params; memory traffic and op count of its ONNX fp32 graph). Rank correlations only: no "
+                    "accelerator latency is predicted. `bench analyze --published` gives the intervals."),
+              ("table", _published_table(results))]
+    if heatmap is not None:
+        blocks.append(("image", heatmap, "Spearman rho of published latency with each proxy, per device column (n)"))
+    return blocks
+
+
+def _published_table(results):
+    import pandas as pd
+
+    from bench.analysis import published_devices as pub
+
+    return pd.DataFrame([{"device column": c.column, "hardware": c.hardware, "n": c.n,
+                          "best proxy (rho)": pub.best_proxy(c), "limits": "; ".join(c.limits) or "-"}
+                         for c in results])
 
 
 def measured_blocks(records) -> list[tuple]:
