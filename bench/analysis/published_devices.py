@@ -215,18 +215,24 @@ def matrix(results: list[ColumnResult]):
 
     return pd.DataFrame({PROXIES[p]: [next((r.rho for r in c.ranks if r.proxy == p), float("nan"))
                                       for c in results] for p in PROXIES},
-                        index=[f"{c.column} (n={c.n})" for c in results])
+                        index=[_label(c) for c in results])
+
+
+def _label(c: ColumnResult) -> str:
+    small = ", too small" if c.n < MIN_TO_SAY else ""
+    mixed = ", mixed" if len(c.sources) > 1 else ""
+    return f"{c.column} [{c.hardware}] (n={c.n}{small}{mixed})"
 
 
 def summary_frame(results: list[ColumnResult]):
-    """One row per column and proxy, with n and both intervals, and the column's limits."""
+    """One row per column and proxy, with n and both intervals (the column's limits: `limits`)."""
     import pandas as pd
 
     return pd.DataFrame([{
         "column": c.column, "hardware": c.hardware, "proxy": PROXIES[r.proxy], "n": r.n, "rho": round(r.rho, 3),
         "bootstrap 95% CI": f"({r.ci[0]:.2f}, {r.ci[1]:.2f})",
         "Fisher z 95% CI": "-" if r.n <= 3 else f"({r.ci_fisher[0]:.2f}, {r.ci_fisher[1]:.2f})",
-        "tau": round(r.tau, 3), "limits": "; ".join(c.limits) or "-",
+        "tau": round(r.tau, 3),
     } for c in results for r in c.ranks])
 
 
