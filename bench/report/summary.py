@@ -34,10 +34,6 @@ def correlation_markdown(results) -> str:
             f"{c.p_flops:.2g} | {c.rho_params:.3f} ({c.ci_params[0]:.2f}, {c.ci_params[1]:.2f}) | {c.p_params:.2g} | "
             f"{c.tau_flops:.3f} / {c.tau_params:.3f} |"
         )
-    proxies = proxy_frame(results)
-    if len(proxies):
-        lines += ["", "| " + " | ".join(proxies.columns) + " |", "|" + "---|" * len(proxies.columns)]
-        lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in proxies.itertuples(index=False)]
     return "\n".join(lines) + "\n"
 
 
@@ -200,6 +196,7 @@ def report_blocks(records, timed, images: dict[str, Path], title: str) -> list[t
     blocks += headline_blocks(records)
     blocks += correlation_blocks(with_predicted(timed, records))
     blocks += rank_blocks(timed, images, counted_frame(records))
+    blocks += proxy_blocks(with_predicted(timed, records))
     blocks += published_blocks(images.get("published"))
     blocks += runtime_blocks(records)
     blocks += prediction_blocks(records)
@@ -319,16 +316,33 @@ def correlation_blocks(timed) -> list[tuple]:
     enough = frame[frame["target"].isin(models[models >= MIN_MODELS].index)]
     if len(enough):
         try:
-            results = correlations(enough)
-            blocks.append(("table", correlation_frame(results)))
-            blocks.append(("p", "Every proxy the records hold (memory traffic and op count of the deployed graph, the "
-                                "emulated instruction count where the same model was counted), per target:"))
-            blocks.append(("table", proxy_frame(results)))
+            blocks.append(("table", correlation_frame(correlations(enough))))
         except InputDataError as exc:  # e.g. a model without params, or a constant column
             blocks.append(("p", f"Not computed: {exc}."))
     if (models < MIN_MODELS).any():
         blocks.append(("p", what_to_run(timed)))
     return blocks
+
+
+def proxy_blocks(timed) -> list[tuple]:
+    """Every proxy the records hold, per target with 3+ models: FLOPs and params again beside the memory traffic and
+    op count of the deployed graph and the emulated instruction count where the same model was counted."""
+    if not len(timed):
+        return []
+    frame = timed.assign(target=plots.panel_label(timed))
+    models = frame.groupby("target")["model"].nunique()
+    enough = frame[frame["target"].isin(models[models >= MIN_MODELS].index)]
+    try:
+        table = proxy_frame(correlations(enough)) if len(enough) else None
+    except InputDataError:  # said once already, under the rank correlation
+        return []
+    if table is None or not len(table):
+        return []
+    return [("h2", "Every proxy, per target"),
+            ("p", "Spearman's rho of latency with each proxy the records hold, with n, the bootstrap and the Fisher z "
+                  "95% intervals and Kendall's tau. Memory traffic and op count are read from the deployed graph "
+                  "(exporters/graph_traffic.py); the instruction count is the emulated CPU's, where one exists."),
+            ("table", table)]
 
 
 def what_to_run(timed) -> str:
