@@ -209,11 +209,12 @@ def limits(result: ColumnResult) -> list[str]:
     return notes
 
 
-def matrix(results: list[ColumnResult]):
-    """Spearman's rho, columns x proxies (NaN where a proxy has too few values), for the heatmap and the tables."""
+def matrix(results: list[ColumnResult], value: str = "rho"):
+    """Spearman's rho (or `value="n"`: the models behind it), columns x proxies, NaN where a proxy has too few
+    values: the heatmap and the tables."""
     import pandas as pd
 
-    return pd.DataFrame({PROXIES[p]: [next((r.rho for r in c.ranks if r.proxy == p), float("nan"))
+    return pd.DataFrame({PROXIES[p]: [next((getattr(r, value) for r in c.ranks if r.proxy == p), float("nan"))
                                       for c in results] for p in PROXIES},
                         index=[_label(c) for c in results])
 

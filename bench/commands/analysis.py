@@ -83,7 +83,7 @@ def _published(columns, measure: bool, figures_path, plot, as_json: bool) -> Non
     if plot:
         from bench.report.plots import proxy_heatmap
 
-        proxy_heatmap(pub.matrix(results), plot)
+        proxy_heatmap(pub.matrix(results), plot, counts=pub.matrix(results, "n"))
     if as_json:
         ui.print_json([r.to_dict() for r in results])
         return

@@ -219,7 +219,10 @@ def published_heatmap(out_dir: Path) -> Path | None:
     from bench.report.plots import proxy_heatmap
 
     results = [c for c in pub.analyse() if c.ranks]
-    return proxy_heatmap(pub.matrix(results), out_dir / "proxies_by_published_hardware.png") if results else None
+    if not results:
+        return None
+    return proxy_heatmap(pub.matrix(results), out_dir / "proxies_by_published_hardware.png",
+                         counts=pub.matrix(results, "n"))
 
 
 def published_blocks(heatmap: Path | None) -> list[tuple]:
