@@ -285,3 +285,48 @@ def read_package(path) -> dict:
         "precision": "fp16" if weight_dtype == "float16" else weight_dtype,
         "resolution": main["shape"][-1] if main["shape"] else None,
     }
+
+
+# ---------------------------------------------------------------- graph facts: memory traffic of the ML program
+_MIL_ITEMSIZE = {1: 1, 10: 2, 11: 4, 12: 8, 13: 2, 21: 1, 22: 2, 23: 4, 24: 8, 31: 1, 32: 2, 33: 4, 34: 8}
+
+
+def traffic(path):
+    """Memory traffic of the ML program's main function (the convention: exporters/graph_traffic.py): const ops
+    are the weights, each counted once; every other op reads its non-const inputs and writes its outputs."""
+    from exporters.graph_traffic import Traffic
+
+    with converter_output_captured():
+        try:
+            spec = import_coremltools().utils.load_spec(str(path))
+        except ImportError as exc:
+            raise ArtifactError(f"reading {Path(path).name} needs coremltools ({exc}); pip install '.[coreml]'") from None
+        except Exception as exc:
+            raise ArtifactError(f"{path} is not a readable Core ML package ({str(exc).strip()[:200]})") from None
+    if spec.WhichOneof("Type") != "mlProgram":
+        raise ArtifactError(f"{Path(path).name} is not an ML program; memory traffic is read from ML programs only")
+    function = spec.mlProgram.functions["main"]
+    operations = function.block_specializations[function.opset].operations
+    sizes = {i.name: _mil_bytes(i.type) for i in function.inputs}
+    constants, activations, ops = set(), 0, 0
+    for op in operations:
+        for out in op.outputs:
+            sizes[out.name] = _mil_bytes(out.type)
+        if op.type == "const":
+            constants.update(out.name for out in op.outputs)
+            continue
+        ops += 1
+        names = [a.name for arg in op.inputs.values() for a in arg.arguments if a.name]
+        activations += sum(sizes.get(n, 0) for n in names if n not in constants)
+        activations += sum(sizes[out.name] for out in op.outputs)
+    return Traffic(activation_bytes=activations, weight_bytes=sum(sizes[n] for n in constants), ops=ops)
+
+
+def _mil_bytes(value_type) -> int:
+    if value_type.WhichOneof("type") != "tensorType":
+        return 0
+    tensor = value_type.tensorType
+    count = 1
+    for dim in tensor.dimensions:
+        count *= dim.constant.size if dim.WhichOneof("dimension") == "constant" else 1
+    return count * _MIL_ITEMSIZE.get(tensor.dataType, 4)

@@ -54,7 +54,25 @@ def _load_onnx(path: Path):
 
 def onnx_layers(path: str | Path) -> tuple[list[Layer], dict]:
     """Layers of an ONNX graph with shapes inferred, plus graph facts (params, input shape, precision)."""
-    model = _load_onnx(Path(path))
+    layers, facts, _ = _read_graph(Path(path))
+    return layers, facts
+
+
+def traffic(path: Path):
+    """Memory traffic of the graph (the convention: exporters/graph_traffic.py). The per-layer bytes are the
+    roofline's; Constant nodes are data, so their outputs count once with the initializers and not as operators."""
+    from exporters.graph_traffic import Traffic
+
+    layers, _, constant_bytes = _read_graph(Path(path))
+    ops = [layer for layer in layers if layer.op != "Constant"]
+    return Traffic(activation_bytes=sum(layer.activation_bytes for layer in ops), weight_bytes=constant_bytes,
+                   ops=len(ops))
+
+
+def _read_graph(path: Path) -> tuple[list[Layer], dict, int]:
+    """Layers, graph facts, and the bytes of all constants (initializers and Constant nodes' tensors) counted once.
+    An operator's constant inputs are its weight bytes, its other inputs and its outputs its activation bytes."""
+    model = _load_onnx(path)
     graph = model.graph
     inits = {t.name: t for t in graph.initializer}
     shapes: dict[str, tuple[tuple[int, ...], int]] = {}
@@ -71,11 +89,12 @@ def onnx_layers(path: str | Path) -> tuple[list[Layer], dict]:
         dims, dtype = shapes[name]
         return int(np.prod(dims, dtype=np.int64)) * _ONNX_ITEMSIZE.get(dtype, 4)
 
+    constants = set(inits) | {out for node in graph.node if node.op_type == "Constant" for out in node.output}
     layers = []
     for i, node in enumerate(graph.node):
         macs = _onnx_node_macs(node, shapes)
-        weights = sum(nbytes(n) for n in node.input if n in inits)
-        acts = sum(nbytes(n) for n in node.input if n and n not in inits) + sum(nbytes(n) for n in node.output)
+        weights = sum(nbytes(n) for n in node.input if n in constants)
+        acts = sum(nbytes(n) for n in node.input if n and n not in constants) + sum(nbytes(n) for n in node.output)
         layers.append(Layer(node.name or f"{node.op_type}_{i}", node.op_type, macs, weights, acts))
 
     params = sum(int(np.prod(t.dims, dtype=np.int64)) for t in graph.initializer if t.data_type in _FLOAT_TYPES)
@@ -87,7 +106,7 @@ def onnx_layers(path: str | Path) -> tuple[list[Layer], dict]:
         "input_shape": list(in_dims),
         "precision": {10: "fp16", 3: "int8", 2: "int8"}.get(in_type, "fp32"),
     }
-    return layers, facts
+    return layers, facts, sum(nbytes(name) for name in constants)
 
 
 def _onnx_node_macs(node, shapes) -> int:

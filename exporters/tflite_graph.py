@@ -75,3 +75,34 @@ def describe_tflite(path: Path) -> dict:
         "resolution": resolution,
         "precision": precision,
     }
+
+
+def traffic(path: Path):
+    """Memory traffic of the graph (the convention: exporters/graph_traffic.py). A tensor no operator produces and
+    that is not a graph input is a constant: counted once, and only if an operator reads it."""
+    from exporters.graph_traffic import Traffic
+
+    interpreter = _interpreter(Path(path))
+    tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
+    ops = interpreter._get_ops_details()  # the interpreter's only public view of the graph's operators
+    produced = {i for op in ops for i in op["outputs"]}
+    graph_inputs = {d["index"] for d in interpreter.get_input_details()}
+
+    def nbytes(index: int) -> int:
+        t = tensors[index]
+        return int(np.prod(t["shape"], dtype=np.int64)) * np.dtype(t["dtype"]).itemsize
+
+    def constant(index: int) -> bool:
+        return index not in produced and index not in graph_inputs
+
+    activations, weights = 0, set()
+    for op in ops:
+        for i in op["inputs"]:
+            if i < 0 or i not in tensors:  # an omitted optional input
+                continue
+            if constant(i):
+                weights.add(i)
+            else:
+                activations += nbytes(i)
+        activations += sum(nbytes(i) for i in op["outputs"] if i in tensors)
+    return Traffic(activation_bytes=int(activations), weight_bytes=int(sum(nbytes(i) for i in weights)), ops=len(ops))

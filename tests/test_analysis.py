@@ -52,6 +52,47 @@ def test_analyze_cli_json_on_csv_groups_by_target(tmp_path):
         spearmanr(frame["macs"], frame["latency_ms"][::-1].values).statistic)
 
 
+def test_every_proxy_a_table_holds_is_ranked_with_n_and_intervals(tmp_path):
+    """Memory traffic, op count and instructions beside FLOPs and params; a proxy with fewer than 3 values is left out."""
+    frame = pd.read_csv(TABLE)
+    rng = np.random.default_rng(3)
+    frame["memory_traffic"] = frame["latency_ms"] * 1e6 + rng.normal(0, 1e6, len(frame))
+    frame["graph_ops"] = rng.integers(50, 400, len(frame))
+    frame["instructions"] = [None] * (len(frame) - 2) + [1, 2]  # two values: not enough to rank
+    frame["flops"] = 2 * frame["macs"]
+    path = tmp_path / "proxies.csv"
+    frame.to_csv(path, index=False)
+    result = run_bench("analyze", "--csv", path, "--json")
+    assert result.returncode == 0, result.stderr
+    [row] = json.loads(result.stdout)
+    proxies = {p["proxy"]: p for p in row["proxies"]}
+    assert list(proxies) == ["flops", "params", "memory_traffic", "graph_ops"]
+    for name, p in proxies.items():
+        assert p["n"] == 21 and p["rho"] == pytest.approx(spearmanr(frame[name], frame["latency_ms"]).statistic)
+        assert p["tau"] == pytest.approx(kendalltau(frame[name], frame["latency_ms"]).statistic)
+        assert p["ci"][0] <= p["rho"] <= p["ci"][1] and p["ci_fisher"][0] <= p["rho"] <= p["ci_fisher"][1]
+    assert proxies["flops"]["rho"] == row["rho_flops"]
+    shown = run_bench("analyze", "--csv", path)
+    assert "memory traffic" in shown.stdout and "op count" in shown.stdout and "Fisher" in shown.stdout
+
+
+def test_records_table_carries_traffic_and_the_emulated_count():
+    from bench.analysis.correlation import records_table
+    from bench.core.outcome import Count, Timing
+    from bench.core.record import Record
+
+    def record(model, outcome, target="host", **facts):
+        return Record(model=model, resolution=224, format="onnx", precision="fp32", target=target, runtime="ort",
+                      runtime_version="1", threads=1, protocol="median", warmup=1, runs=3, repeats=1, params=10,
+                      macs=20, outcome=outcome, **facts)
+
+    timed = record("a", Timing(samples_ns=[[1_000_000]], latency_ms=1.0), memory_traffic=123,
+                   artifact_facts={"graph_traffic": {"graph_ops": 7}})
+    counted = record("a", Count(counts=[999], count=999), target="arm64-emu")
+    [row] = records_table([timed, counted]).to_dict("records")
+    assert (row["memory_traffic"], row["graph_ops"], row["instructions"]) == (123, 7, 999)
+
+
 @pytest.mark.parametrize(
     "frame, message",
     [
@@ -134,7 +175,8 @@ def test_roofline_cli(artifact_cache, tmp_path):
     assert png.stat().st_size > 1000
 
 
-@pytest.mark.parametrize("notebook", ["table1a_flops_params_correlation.ipynb", "roofline_sweep.ipynb"])
+@pytest.mark.parametrize("notebook", ["table1a_flops_params_correlation.ipynb", "roofline_sweep.ipynb",
+                                      "table1a_across_hardware.ipynb"])
 def test_notebooks_execute(notebook, tmp_path, artifact_cache):
     import shutil
 

@@ -1,12 +1,15 @@
-"""Rank correlation of latency with FLOPs and with params (MobileOne paper, Table 1a).
+"""Rank correlation of latency with each proxy (MobileOne paper, Table 1a, widened to every proxy we count).
 
 Input is a tidy table with columns model, latency_ms, params and flops or macs (FLOPs = 2 x MACs; rank statistics
-do not care, but the labels must be right), and optionally target and protocol to group by.
+do not care, but the labels must be right), and optionally target and protocol to group by. The other proxies
+(PROXIES: memory traffic, operator count, the emulated instruction count) are ranked where a column holds them for
+at least MIN_MODELS models. Each rho comes with two 95% intervals: the bootstrap percentile interval (models
+resampled) and the Fisher z interval with Fieller's variance 1.06 / (n - 3) for Spearman's rho.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -14,6 +17,59 @@ from bench.core.errors import InputDataError
 
 BOOTSTRAP_RESAMPLES = 2000
 MIN_MODELS = 3
+# proxy column -> what a reader calls it; a lower value should mean a faster model
+PROXIES = {"flops": "FLOPs", "params": "params", "memory_traffic": "memory traffic", "graph_ops": "op count",
+           "instructions": "emulated instructions"}
+
+
+@dataclass
+class ProxyRank:
+    """How well one proxy ranks latency over the n models that have both."""
+
+    proxy: str
+    n: int
+    rho: float
+    p: float
+    ci: tuple[float, float]  # bootstrap percentile 95%
+    ci_fisher: tuple[float, float]  # Fisher z 95%, variance 1.06 / (n - 3); NaN for n <= 3
+    tau: float
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["ci"], d["ci_fisher"] = list(self.ci), list(self.ci_fisher)
+        return d
+
+
+def fisher_ci(rho: float, n: int, z_crit: float = 1.959964) -> tuple[float, float]:
+    """95% interval of Spearman's rho by Fisher's z with Fieller, Hartley and Pearson's variance 1.06 / (n - 3)."""
+    if n <= 3 or not np.isfinite(rho):
+        return (float("nan"), float("nan"))
+    z, half = np.arctanh(np.clip(rho, -0.999999, 0.999999)), z_crit * np.sqrt(1.06 / (n - 3))
+    return (float(np.tanh(z - half)), float(np.tanh(z + half)))
+
+
+def rank_proxy(proxy: str, values, latency) -> ProxyRank:
+    from scipy.stats import kendalltau, spearmanr
+
+    values, latency = np.asarray(values, float), np.asarray(latency, float)
+    sp = spearmanr(values, latency)
+    rho = float(sp.statistic)
+    return ProxyRank(proxy=proxy, n=len(values), rho=rho, p=float(sp.pvalue),
+                     ci=bootstrap_spearman_ci(values, latency), ci_fisher=fisher_ci(rho, len(values)),
+                     tau=float(kendalltau(values, latency).statistic))
+
+
+def rank_proxies(group, proxies=tuple(PROXIES)) -> list[ProxyRank]:
+    """Every proxy column of `group` (one row per model, with latency_ms) that has at least MIN_MODELS values and
+    is not constant over them, ranked against latency; proxies without enough values are left out."""
+    ranks = []
+    for proxy in proxies:
+        if proxy not in group.columns:
+            continue
+        have = group[[proxy, "latency_ms"]].apply(lambda c: c.astype(float)).dropna()
+        if len(have) >= MIN_MODELS and have[proxy].nunique() > 1 and have["latency_ms"].nunique() > 1:
+            ranks.append(rank_proxy(proxy, have[proxy], have["latency_ms"]))
+    return ranks
 
 
 @dataclass
@@ -29,10 +85,12 @@ class Correlation:
     p_params: float
     ci_params: tuple[float, float]
     tau_params: float
+    proxies: list[ProxyRank] = field(default_factory=list)  # every proxy the table holds, FLOPs and params first
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["ci_flops"], d["ci_params"] = list(self.ci_flops), list(self.ci_params)
+        d["proxies"] = [p.to_dict() for p in self.proxies]
         return d
 
 
@@ -80,12 +138,12 @@ def normalise_table(frame):
 
 
 def correlations(frame) -> list[Correlation]:
-    from scipy.stats import kendalltau, spearmanr
-
     frame = normalise_table(frame)
     results = []
+    extra = [p for p in PROXIES if p not in ("flops", "params") and p in frame.columns]
     for (target, protocol), group in frame.groupby(["target", "protocol"], sort=True):
-        group = group.groupby("model", as_index=False).agg({"latency_ms": "min", "params": "first", "flops": "first"})
+        group = group.groupby("model", as_index=False).agg(
+            {"latency_ms": "min", "params": "first", "flops": "first", **{p: "first" for p in extra}})
         where = f"target {target}" + (f", protocol {protocol}" if protocol != "-" else "")
         bad = group[["latency_ms", "params", "flops"]].isna().any(axis=1)
         if bad.any():
@@ -95,15 +153,11 @@ def correlations(frame) -> list[Correlation]:
         for column in ("latency_ms", "flops", "params"):
             if group[column].nunique() < 2:
                 raise InputDataError(f"{where}: column {column} is constant, so it has no rank correlation")
-        lat = group["latency_ms"].to_numpy()
+        ranks = rank_proxies(group)
         row = {}
-        for name in ("flops", "params"):
-            values = group[name].to_numpy()
-            sp = spearmanr(values, lat)
-            row[f"rho_{name}"], row[f"p_{name}"] = float(sp.statistic), float(sp.pvalue)
-            row[f"ci_{name}"] = bootstrap_spearman_ci(values, lat)
-            row[f"tau_{name}"] = float(kendalltau(values, lat).statistic)
-        results.append(Correlation(target=target, protocol=protocol, n=len(group), **row))
+        for r in ranks[:2]:  # flops, params: checked present and varying above
+            row.update({f"rho_{r.proxy}": r.rho, f"p_{r.proxy}": r.p, f"ci_{r.proxy}": r.ci, f"tau_{r.proxy}": r.tau})
+        results.append(Correlation(target=target, protocol=protocol, n=len(group), proxies=ranks, **row))
     if not results:
         raise InputDataError("no measurements to correlate")
     return results
@@ -111,11 +165,14 @@ def correlations(frame) -> list[Correlation]:
 
 def records_table(records):
     """The tidy table of stored timed records that correlation, plots and reports read. Records of counting targets
-    (unit other than ms: instructions, ...) are left out: they have no latency to rank."""
+    (unit other than ms: instructions, ...) are left out as rows: they have no latency to rank; an emulated
+    instruction count becomes the `instructions` proxy of the timed rows of the same model and resolution."""
     import pandas as pd
 
-    from bench.core.outcome import Timing
+    from bench.core.outcome import Count, Timing
 
+    counted = {(r.model, r.resolution): r.outcome.count for r in records
+               if isinstance(r.outcome, Count) and r.outcome.unit == "instructions" and r.outcome.count is not None}
     records = [r for r in records if isinstance(r.outcome, Timing)]
     rows = [
         {
@@ -129,6 +186,8 @@ def records_table(records):
             "params": r.params,
             "macs": r.macs,
             "flops": r.flops,
+            **_graph_proxies(r),
+            "instructions": counted.get((r.model, r.resolution)),
             **({"accuracy": r.extra["accuracy"]} if "accuracy" in r.extra else {}),
         }
         for r in records
@@ -136,7 +195,14 @@ def records_table(records):
     return pd.DataFrame(rows, columns=COLUMNS + (["accuracy"] if any("accuracy" in row for row in rows) else []))
 
 
-COLUMNS = ["model", "resolution", "target", "format", "precision", "protocol", "latency_ms", "params", "macs", "flops"]
+def _graph_proxies(record) -> dict:
+    """Memory traffic and operator count of the graph the record ran (None where the format has no reader)."""
+    facts = (record.artifact_facts or {}).get("graph_traffic") or {}
+    return {"memory_traffic": record.memory_traffic, "graph_ops": facts.get("graph_ops")}
+
+
+COLUMNS = ["model", "resolution", "target", "format", "precision", "protocol", "latency_ms", "params", "macs", "flops",
+           "memory_traffic", "graph_ops", "instructions"]
 
 
 def predicted_table(records):
@@ -146,6 +212,6 @@ def predicted_table(records):
 
     rows = [{"model": r.model, "resolution": r.resolution, "target": f"{p['phone']} (predicted from {r.target})",
              "format": r.format, "precision": r.precision, "protocol": "predicted", "latency_ms": p["predicted_ms"],
-             "params": r.params, "macs": r.macs, "flops": r.flops}
+             "params": r.params, "macs": r.macs, "flops": r.flops, **_graph_proxies(r), "instructions": None}
             for r in records for p in r.predictions]
     return pd.DataFrame(rows, columns=COLUMNS)

@@ -19,6 +19,7 @@ from bench.artifact.entry import Artifact, cache_root
 from bench.core.errors import ArtifactError, ExportError, UnsupportedFormat, first_line
 from bench.core.hashing import content_hash, size_of
 from bench.zoo.counting import COUNTING_VERSION
+from exporters.graph_traffic import traffic_if_known
 
 PARITY_SEED = 1234
 
@@ -113,6 +114,9 @@ def _export_entry(request, exporter, entry: Path, key: str, build=None) -> Artif
         entries.abandon(staging)
         raise
     export_s = time.perf_counter() - started
+    traffic = traffic_if_known(staging / filename, request.format)
+    if traffic is not None:
+        facts["graph_traffic"] = traffic.to_dict()
     artifact = Artifact(
         path=staging / filename,
         format=request.format,
@@ -123,6 +127,7 @@ def _export_entry(request, exporter, entry: Path, key: str, build=None) -> Artif
         export_s=round(export_s, 3),
         params=params,
         macs=macs,
+        memory_traffic=traffic and traffic.total_bytes,
         parity=facts.pop("parity", {}),
         facts=facts,
         key=key,
@@ -142,6 +147,7 @@ def artifact_from_file(path: str | os.PathLike, described: dict | None = None) -
     if exporter is None:
         raise UnsupportedFormat(f"cannot tell the format of {p.name}; known suffixes: {', '.join(known_suffixes())}")
     described = described or exporter.describe(p)  # raises ArtifactError on a corrupt file
+    traffic = traffic_if_known(p, exporter.format)
     return Artifact(
         path=p.resolve(),
         format=exporter.format,
@@ -153,6 +159,8 @@ def artifact_from_file(path: str | os.PathLike, described: dict | None = None) -
         cached=True,
         params=described.get("params"),
         macs=described.get("macs"),
+        memory_traffic=traffic and traffic.total_bytes,
+        facts={"graph_traffic": traffic.to_dict()} if traffic else {},
     )
 
 
@@ -268,6 +276,9 @@ def _convert_tf(source: dict, out_path: Path, *, model: str, precision: str, res
     described = describe_tflite(out_path)  # params and MACs from the converted graph
     if described["precision"] != precision:
         raise ExportError(f"TensorFlow's converter produced a {described['precision']} model, not {precision}")
+    traffic = traffic_if_known(out_path, "tflite")
+    if traffic is not None:
+        facts["graph_traffic"] = traffic.to_dict()
     return Artifact(path=out_path, format="tflite", precision=precision, model=model,
                     resolution=described["resolution"], params=described["params"], macs=described["macs"],
-                    parity=facts.pop("parity"), facts=facts)
+                    memory_traffic=traffic and traffic.total_bytes, parity=facts.pop("parity"), facts=facts)

@@ -38,6 +38,7 @@ class Artifact:
     cached: bool = False
     params: int | None = None
     macs: int | None = None
+    memory_traffic: int | None = None  # bytes one inference moves (exporters/graph_traffic.py)
     parity: dict = field(default_factory=dict)
     facts: dict = field(default_factory=dict)
     key: str = ""
@@ -47,7 +48,8 @@ class Artifact:
         from bench.core.record import Subject
 
         return Subject(model=self.model, resolution=self.resolution, format=self.format, precision=self.precision,
-                       params=self.params, macs=self.macs, input_kind=self.input_kind, artifact_path=str(self.path),
+                       params=self.params, macs=self.macs, memory_traffic=self.memory_traffic,
+                       input_kind=self.input_kind, artifact_path=str(self.path),
                        artifact_hash=self.sha256, artifact_bytes=self.size_bytes, export_s=self.export_s,
                        parity=self.parity, artifact_facts=self.facts)
 

@@ -24,10 +24,27 @@ def analyze(
     target: Optional[List[str]] = typer.Option(None, "--target", "-t"),
     protocol: Optional[str] = typer.Option(None),
     as_json: bool = typer.Option(False, "--json"),
+    published: bool = typer.Option(False, "--published", help="Rank the proxies against the published device "
+                                   "tables shipped with bench (phones' NPU, GPU, Neural Engine, EdgeTPU and CPU)."),
+    column: Optional[List[str]] = typer.Option(None, "--column", "-c", help="With --published: only this device "
+                                               "column (repeatable)."),
+    measure: bool = typer.Option(False, help="With --published: export the twins that have no graph figures yet "
+                                 "(ONNX fp32, cached) and add their figures to --figures."),
+    figures: Optional[Path] = typer.Option(None, help="With --published: the twins' graph figures CSV (default: "
+                                           "the one shipped with bench)."),
+    plot: Optional[Path] = typer.Option(None, help="With --published: write the proxies x hardware heatmap (PNG)."),
 ):
-    """Spearman (and Kendall) rank correlation of latency with FLOPs and with params, per target (Table 1a)."""
+    """Spearman (and Kendall) rank correlation of latency with every proxy, per target (Table 1a): FLOPs, params,
+    memory traffic, op count, the emulated instruction count where one exists; n and 95% intervals beside each."""
     from bench.analysis.correlation import correlations, predicted_table, records_table
 
+    if published:
+        if csv:
+            raise BenchError("--published ranks the shipped device tables; it takes no --csv")
+        _published(column, measure, figures, plot, as_json)
+        return
+    if column or measure or figures or plot:
+        raise BenchError("--column, --measure, --figures and --plot go with --published")
     if csv:
         from bench.core.csvfile import read_csv
 
@@ -46,13 +63,58 @@ def analyze(
     if as_json:
         ui.print_json([r.to_dict() for r in results])
         return
-    rows = [{"target": r.target, "protocol": r.protocol, "n": r.n,
-             "rho FLOPs [95% CI]": f"{r.rho_flops:.3f} [{r.ci_flops[0]:.2f}, {r.ci_flops[1]:.2f}]",
-             "p": f"{r.p_flops:.2g}",
-             "rho params [95% CI]": f"{r.rho_params:.3f} [{r.ci_params[0]:.2f}, {r.ci_params[1]:.2f}]",
-             "p ": f"{r.p_params:.2g}", "tau FLOPs/params": f"{r.tau_flops:.3f} / {r.tau_params:.3f}"}
-            for r in results]
-    ui.print_table("Spearman rank correlation of latency (MobileOne Table 1a)", rows)
+    from bench.report.summary import proxy_frame
+
+    ui.print_table("Spearman rank correlation of latency with each proxy (MobileOne Table 1a)",
+                   proxy_frame(results).to_dict("records"))
+
+
+def _published(columns, measure: bool, figures_path, plot, as_json: bool) -> None:
+    from bench.analysis import published_devices as pub
+
+    figures_path = figures_path or pub.FIGURES_CSV
+    rows = pub.read_device_rows()
+    figures = pub.read_figures(figures_path)
+    if measure:
+        wanted = [r for r in rows if not columns or r.column in columns]
+        figures = _measure_twins(wanted, figures, figures_path)
+    results = pub.analyse(rows, figures, columns)
+    if plot:
+        from bench.report.plots import proxy_heatmap
+
+        proxy_heatmap(pub.matrix(results), plot, counts=pub.matrix(results, "n"))
+    if as_json:
+        ui.print_json([r.to_dict() for r in results])
+        return
+    table = pub.summary_frame(results)
+    ui.print_table("Which proxy ranks published latency on which hardware (Spearman rho; our graph figures of "
+                   "each row's timm twin)", table.to_dict("records"))
+    ui.print_table("Per device column: the proxy that ranks best, and what limits it",
+                   [{"column": r.column, "hardware": r.hardware, "n": r.n, "best proxy (rho)": pub.best_proxy(r),
+                     "limits": "; ".join(r.limits) or "-"} for r in results])
+    sys.stdout.write("Rank correlations only: no accelerator latency is predicted. Proxies are counted on each twin's "
+                     "ONNX fp32 graph; sources: bench/analysis/published/SOURCES.md.\n")
+
+
+def _measure_twins(rows, figures: dict, path: Path) -> dict:
+    """Export every twin without figures (cached like any export) and write its row as soon as it is read, so an
+    interrupted run keeps what it measured."""
+    from bench.analysis import published_devices as pub
+    from bench.pipeline import RunSpec, prepare, resolve_artifact
+
+    for twin, resolution in pub.twins(rows):
+        if (twin, resolution) in figures:
+            continue
+        try:
+            [job] = prepare(RunSpec(model=twin, target="host", format="onnx", precision="fp32", resolution=resolution))
+            artifact = resolve_artifact(job, notify=ui.notify)
+            figures[(twin, resolution)] = pub.figures_of(twin, resolution, artifact)
+        except Exception as exc:  # noqa: BLE001 - one twin the exporter cannot take must not cost the others
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+            ui.notify(f"{twin} at {resolution}px: no figures ({type(exc).__name__}: {reason})")
+            continue
+        pub.write_figures(figures, path)
+    return figures
 
 
 def roofline(

@@ -48,6 +48,7 @@ class Record:
     # model facts
     params: int | None = field(default=None, metadata=SUBJECT)
     macs: int | None = field(default=None, metadata=SUBJECT)
+    memory_traffic: int | None = field(default=None, metadata=SUBJECT)  # bytes one inference moves (graph_traffic)
     input_kind: str = field(default="tensor", metadata=SUBJECT)
     artifact_path: str = field(default="", metadata=SUBJECT)
     artifact_hash: str = field(default="", metadata=SUBJECT)

@@ -268,3 +268,26 @@ def _save(fig, path: Path) -> Path:
     fig.savefig(path, dpi=DPI)
     _pyplot().close(fig)
     return path
+
+
+def proxy_heatmap(matrix, path: Path, *, counts=None,
+                  title: str = "Spearman rho of published latency with each proxy") -> Path:
+    """Device columns (rows, with n) x proxies: Spearman's rho as colour and number; blank where not computable.
+    `counts` (same shape): a cell whose proxy has fewer models than its row says how many."""
+    plt = _pyplot()
+    values = matrix.to_numpy(dtype=float)
+    n = counts.to_numpy(dtype=float) if counts is not None else np.full(values.shape, np.nan)
+    row_n = np.nanmax(np.where(np.isnan(n), -1, n), axis=1)
+    fig, ax = plt.subplots(figsize=(10, 0.32 * len(matrix) + 1.6), dpi=DPI)
+    image = ax.imshow(np.ma.masked_invalid(values), cmap="RdYlGn", vmin=-1, vmax=1, aspect="auto")
+    ax.set_xticks(range(len(matrix.columns)), [textwrap.fill(str(c), 12) for c in matrix.columns], fontsize=9)
+    ax.xaxis.tick_top()
+    ax.set_yticks(range(len(matrix.index)), matrix.index, fontsize=8)
+    for (i, j), v in np.ndenumerate(values):
+        fewer = not np.isnan(n[i, j]) and n[i, j] < row_n[i]
+        text = "-" if np.isnan(v) else f"{v:.2f}" + (f" (n={int(n[i, j])})" if fewer else "")
+        ax.text(j, i, text, ha="center", va="center", fontsize=8)
+    fig.colorbar(image, ax=ax, fraction=0.03, pad=0.02, label="Spearman rho")
+    ax.set_title(title, fontsize=10, pad=28)
+    fig.tight_layout()  # the column names are long: keep them inside the figure
+    return _save(fig, path)

@@ -25,6 +25,21 @@ SUGGESTED_MODELS = ("mobileone_s0", "mobilenetv4_conv_small", "mobilenetv2_100",
                     "efficientnet_b0")
 
 
+def proxy_frame(results):
+    """One row per target and proxy: every proxy the records hold (FLOPs, params, memory traffic, op count, the
+    emulated instruction count), with n, both 95% intervals and Kendall's tau."""
+    import pandas as pd
+
+    from bench.analysis.correlation import PROXIES
+
+    return pd.DataFrame([{
+        "target": c.target, "protocol": c.protocol, "proxy": PROXIES[r.proxy], "n": r.n,
+        "Spearman rho (bootstrap 95% CI)": f"{r.rho:.3f} ({r.ci[0]:.2f}, {r.ci[1]:.2f})",
+        "Fisher z 95% CI": "-" if r.n <= 3 else f"({r.ci_fisher[0]:.2f}, {r.ci_fisher[1]:.2f})",
+        "p": f"{r.p:.2g}", "Kendall tau": f"{r.tau:.3f}",
+    } for c in results for r in c.proxies])
+
+
 def correlation_frame(results):
     import pandas as pd
 
@@ -157,6 +172,9 @@ def write_plots(records, timed, out_dir: Path) -> dict[str, Path]:
     if "accuracy" in timed.columns and timed["accuracy"].notna().any():
         images["accuracy"] = plots.accuracy_vs_latency(timed.dropna(subset=["accuracy"]),
                                                        out_dir / "accuracy_vs_latency.png")
+    heatmap = published_heatmap(out_dir)
+    if heatmap:
+        images["published"] = heatmap
     return images
 
 
@@ -166,6 +184,8 @@ def report_blocks(records, timed, images: dict[str, Path], title: str) -> list[t
     blocks += headline_blocks(records)
     blocks += correlation_blocks(with_predicted(timed, records))
     blocks += rank_blocks(timed, images, counted_frame(records))
+    blocks += proxy_blocks(with_predicted(timed, records))
+    blocks += published_blocks(images.get("published"))
     blocks += runtime_blocks(records)
     blocks += prediction_blocks(records)
     blocks += device_state_blocks(records)
@@ -180,6 +200,46 @@ def report_blocks(records, timed, images: dict[str, Path], title: str) -> list[t
     for heading, table in by_unit(session_table(records)):
         blocks += [("h3", f"Sessions, {heading}"), ("table", display(table.drop(columns=["id"])))]
     return blocks
+
+
+def published_heatmap(out_dir: Path) -> Path | None:
+    from bench.analysis import published_devices as pub
+    from bench.report.plots import proxy_heatmap
+
+    results = [c for c in pub.analyse() if c.ranks]
+    if not results:
+        return None
+    return proxy_heatmap(pub.matrix(results), out_dir / "proxies_by_published_hardware.png",
+                         counts=pub.matrix(results, "n"))
+
+
+def published_blocks(heatmap: Path | None) -> list[tuple]:
+    """Table 1a across published hardware (bench analyze --published): which proxy ranks the published latencies of
+    each device column best, from this harness's figures of the twins, with the column's limits and the heatmap."""
+    from bench.analysis import published_devices as pub
+
+    results = [c for c in pub.analyse() if c.ranks]
+    if not results:
+        return []
+    blocks = [("h2", "Which proxy to trust on which hardware (published device tables)"),
+              ("p", "Spearman's rho of published latencies (phones' NPU, GPU, Neural Engine, EdgeTPU and CPU; "
+                    "bench/analysis/published/SOURCES.md) with each proxy, counted here on each row's timm twin "
+                    "(FLOPs, params; memory traffic and op count of its ONNX fp32 graph). Rank correlations only: no "
+                    "accelerator latency is predicted. `bench analyze --published` gives the intervals."),
+              ("table", _published_table(results))]
+    if heatmap is not None:
+        blocks.append(("image", heatmap, "Spearman rho of published latency with each proxy, per device column (n)"))
+    return blocks
+
+
+def _published_table(results):
+    import pandas as pd
+
+    from bench.analysis import published_devices as pub
+
+    return pd.DataFrame([{"device column": c.column, "hardware": c.hardware, "n": c.n,
+                          "best proxy (rho)": pub.best_proxy(c), "limits": "; ".join(c.limits) or "-"}
+                         for c in results])
 
 
 def measured_blocks(records) -> list[tuple]:
@@ -253,6 +313,27 @@ def correlation_blocks(timed) -> list[tuple]:
     if (models < MIN_MODELS).any():
         blocks.append(("p", what_to_run(timed)))
     return blocks
+
+
+def proxy_blocks(timed) -> list[tuple]:
+    """Every proxy the records hold, per target with 3+ models: FLOPs and params again beside the memory traffic and
+    op count of the deployed graph and the emulated instruction count where the same model was counted."""
+    if not len(timed):
+        return []
+    frame = timed.assign(target=plots.panel_label(timed))
+    models = frame.groupby("target")["model"].nunique()
+    enough = frame[frame["target"].isin(models[models >= MIN_MODELS].index)]
+    try:
+        table = proxy_frame(correlations(enough)) if len(enough) else None
+    except InputDataError:  # said once already, under the rank correlation
+        return []
+    if table is None or not len(table):
+        return []
+    return [("h2", "Every proxy, per target"),
+            ("p", "Spearman's rho of latency with each proxy the records hold, with n, the bootstrap and the Fisher z "
+                  "95% intervals and Kendall's tau. Memory traffic and op count are read from the deployed graph "
+                  "(exporters/graph_traffic.py); the instruction count is the emulated CPU's, where one exists."),
+            ("table", table)]
 
 
 def what_to_run(timed) -> str:

@@ -1,0 +1,100 @@
+"""Table 1a across published hardware: the shipped tables are cited and wide enough, the rankings follow scipy on
+the cited rows, rows that are not the same network stay out, and the shipped twin figures are what an export here
+gives."""
+
+import csv
+import json
+import re
+
+import pytest
+from scipy.stats import kendalltau, spearmanr
+
+from bench.analysis import published_devices as pub
+from bench.analysis.correlation import fisher_ci
+from tests.conftest import run_bench
+
+
+def test_every_row_cites_a_source_and_the_tables_are_wide_enough():
+    rows = pub.read_device_rows()
+    own = [r for r in rows if r.row_id in {x["row_id"] for x in csv.DictReader(open(pub.DEVICES_CSV))}]
+    cited = set(re.findall(r"^## (\S+)", pub.SOURCES_MD.read_text(), flags=re.M))
+    assert {r.source for r in own} <= cited
+    assert len({r.row_id for r in rows}) == len(rows)
+    columns = {r.column for r in rows}
+    assert len(columns) >= 8 and len({r.source for r in rows}) >= 5
+    hardware = {r.hardware for r in rows}
+    assert {"CPU", "GPU", "NPU", "EdgeTPU", "Neural Engine (Core ML)"} <= hardware
+    assert all(r.latency_ms > 0 for r in rows) and all(r.resolution for r in rows if r.ranked)
+
+
+def test_rows_that_are_not_the_same_network_stay_out_of_rankings():
+    rows = [r for r in pub.read_device_rows() if r.column == "coral-dev-board"]
+    left_out = {r.model_published for r in rows if not r.ranked}
+    assert {"ResNet-50 V1 (299x299)", "Inception v1 (224x224)"} <= left_out
+    figures = {(r.twin, r.resolution): {"macs": 1, "params": 1, "memory_traffic": 1, "graph_ops": 1}
+               for r in rows if r.twin}
+    frame = pub.column_frame(rows, figures)
+    assert not set(frame["published"]) & left_out and len(frame) == sum(r.ranked for r in rows)
+
+
+def test_column_ranking_is_scipy_on_the_cited_rows():
+    """Synthetic figures for the real Dev Board rows: rho, tau, n and the Fisher interval are scipy's on them."""
+    rows = [r for r in pub.read_device_rows() if r.column == "coral-dev-board"]
+    ranked = [r for r in rows if r.ranked]
+    figures = {(r.twin, r.resolution): {"macs": 10 * i + 1, "params": (i * 7) % 5 + i, "memory_traffic": i * i,
+                                        "graph_ops": 3} for i, r in enumerate(ranked)}
+    [result] = pub.analyse(rows, figures, ["coral-dev-board"])
+    latency = [r.latency_ms for r in ranked]
+    by_proxy = {p.proxy: p for p in result.ranks}
+    assert "graph_ops" not in by_proxy  # constant: no rank correlation
+    flops = by_proxy["flops"]
+    assert flops.n == len(ranked) == result.n
+    assert flops.rho == pytest.approx(spearmanr([10 * i + 1 for i in range(len(ranked))], latency).statistic)
+    assert flops.tau == pytest.approx(kendalltau([10 * i + 1 for i in range(len(ranked))], latency).statistic)
+    assert flops.ci_fisher == pytest.approx(fisher_ci(flops.rho, flops.n))
+    assert flops.ci_fisher[0] < flops.rho < flops.ci_fisher[1]
+    assert any("left out" in note for note in result.limits)
+
+
+def test_fisher_interval_by_hand():
+    import math
+
+    low, high = fisher_ci(0.5, 13)  # z = atanh(0.5), se = sqrt(1.06 / 10)
+    z, se = math.atanh(0.5), math.sqrt(1.06 / 10)
+    assert (low, high) == pytest.approx((math.tanh(z - 1.959964 * se), math.tanh(z + 1.959964 * se)))
+    assert all(math.isnan(v) for v in fisher_ci(0.9, 3))
+
+
+def test_shipped_figures_cover_the_columns_and_rank_them():
+    results = pub.analyse()
+    said = [c for c in results if c.n >= pub.MIN_TO_SAY]
+    assert len(said) >= 8 and len({s for c in said for s in c.sources}) >= 4
+    assert all(c.limits for c in results if c.n < pub.MIN_TO_SAY)
+    assert any("mixed" in note for c in results for note in c.limits)
+
+
+def test_unknown_column_is_one_line(tmp_path):
+    result = run_bench("analyze", "--published", "--column", "iphone99")
+    assert result.returncode != 0 and len(result.stderr.strip().splitlines()) == 1
+    assert "unknown device column 'iphone99'" in result.stderr and "coral-dev-board" in result.stderr
+
+
+@pytest.mark.slow
+def test_shipped_figures_are_what_an_export_here_gives(tmp_path, artifact_cache):
+    """Re-measure two small twins from scratch (real ONNX exports) and compare with the shipped rows; the rest of the
+    column comes from the shipped file, so the command exports only those two."""
+    shipped = pub.read_figures()
+    again = {("mobileone_s0", 224), ("mobilenetv2_100", 224)}
+    figures = tmp_path / "figures.csv"
+    pub.write_figures({k: v for k, v in shipped.items() if k not in again}, figures)
+    png = tmp_path / "heat.png"
+    result = run_bench("analyze", "--published", "--measure", "--figures", figures, "--column",
+                       "iphone12pro-coreml-modelbench", "--column", "coral-dev-board", "--json", "--plot", png)
+    assert result.returncode == 0, result.stderr
+    measured = pub.read_figures(figures)
+    for key in again:
+        assert measured[key] == shipped[key]
+    out = {c["column"]: c for c in json.loads(result.stdout)}
+    assert out["iphone12pro-coreml-modelbench"]["n"] == 12 and png.stat().st_size > 5000
+    traffic = next(p for p in out["coral-dev-board"]["proxies"] if p["proxy"] == "memory_traffic")
+    assert traffic["n"] == out["coral-dev-board"]["n"] and -1 <= traffic["rho"] <= 1
