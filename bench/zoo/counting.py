@@ -6,7 +6,7 @@ attention, so MACs = counted / 2.
 
 from __future__ import annotations
 
-COUNTING_VERSION = 3  # part of the artifact cache key: the graph figures stored with cached artifacts (3: memory traffic)
+COUNTING_VERSION = 3  # in the artifact cache key: graph figures stored with artifacts follow it (3: memory traffic)
 
 
 def _cpu_attention_formulas() -> dict:
