@@ -228,11 +228,14 @@ def test_the_report_sets_three_runtimes_counts_of_one_model_side_by_side(tmp_pat
 def test_a_phone_prediction_takes_executorch_counts_only_from_a_calibration_fitted_on_them():
     """The shipped calibrations were fitted on LiteRT counts: ExecuTorch counts are refused, naming both runtimes."""
     from bench.core.errors import BenchError
-    from bench.pipeline.predictions import calibration_or_refusal
+    from bench.prediction.lookup import calibrations_for_run
+    from devices import get_target
 
-    assert calibration_or_refusal("pixel6", "int8", 1, "tflite").emulated_runtime.startswith("litert-aarch64")
+    emulator = get_target("arm64-emu")
+    (litert,) = calibrations_for_run(["pixel6"], emulator, "tflite", "int8", 1, {})
+    assert litert.emulated_runtime.startswith("litert-aarch64")
     with pytest.raises(BenchError, match=r"fitted on litert-aarch64 \S+ counts, not executorch-aarch64"):
-        calibration_or_refusal("pixel6", "int8", 1, "pte")
+        calibrations_for_run(["pixel6"], emulator, "pte", "int8", 1, {})
 
 
 # ---------------------------------------------------------------- Android: executor_runner over the real adb client

@@ -51,7 +51,7 @@ def run(
 
     if input_kind not in ("tensor", "image"):
         raise BenchError(f"unknown --input '{input_kind}'; known: image, tensor")
-    _check_input_kind(input_kind, target, suite)
+    _check_input_kind(input_kind, target, suite, model)
     specs = _specs(model, target, fmt, precision, suite, list(ctx.args), resolution=resolution, threads=threads,
                    input_kind=input_kind, calibration_dir=str(calibration_dir) if calibration_dir else None,
                    phones=tuple(phone))
@@ -68,10 +68,11 @@ def run(
     _measure(cells, store, workers, as_json=as_json, suite=suite)
 
 
-def _check_input_kind(input_kind: str, target: str, suite: str | None) -> None:
+def _check_input_kind(input_kind: str, target: str, suite: str | None, models) -> None:
     """--input image is an input of some formats (Core ML): on a target that runs none of them, say that, not that
-    the target cannot run the format it would have needed."""
-    if input_kind == "tensor" or suite:
+    the target cannot run the format it would have needed. A model file answers for itself (its source check names
+    the file)."""
+    if input_kind == "tensor" or suite or any(Path(m).exists() for m in models or ()):
         return
     from devices import get_target
     from exporters.registry import list_exporters
