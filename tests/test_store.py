@@ -120,7 +120,7 @@ def test_a_store_written_by_bench_0_1_0_reads_the_same_after_migration(tmp_path)
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
-ADDED_SINCE_0_1_0 = {"predictions": []}  # keys later releases add, with what an older record reads as
+ADDED_SINCE_0_1_0 = {"predictions": [], "memory_traffic": None}  # keys later releases add, with what an old record reads as
 
 
 def _as_0_1_0_read_them(records) -> list[dict]:
