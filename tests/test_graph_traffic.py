@@ -21,7 +21,7 @@ def shared_weight_onnx(tmp_path):
         helper.make_node("Mul", ["r", "k"], ["m"], name="scale"),
         helper.make_node("Conv", ["m", "w"], ["y"], pads=[1, 1, 1, 1], name="conv2"),
     ]
-    graph = helper.make_graph(nodes, "shared", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 4, 4])],
+    graph = helper.make_graph(nodes, "reused", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 4, 4])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2, 4, 4])], [w])
     path = tmp_path / "shared.onnx"
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
