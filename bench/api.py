@@ -125,8 +125,9 @@ def _cells(models: list, labels: list, errors: str, *, protocol, runs, warmup, r
         spec = RunSpec(model=model, name=label, options=dict(options),
                        input_size=None if isinstance(model, (str, os.PathLike)) else input_size, **common)
         try:
-            slots += [Cell(job, protocol_for(job.target, protocol, warmup=warmup, runs=runs, repeats=repeats))
-                      for job in prepare(spec)]
+            slots += [Cell(deployment, protocol_for(deployment.target, protocol, warmup=warmup, runs=runs,
+                                                    repeats=repeats))
+                      for deployment in prepare(spec)]
         except BenchError as exc:
             if errors == "raise":
                 raise

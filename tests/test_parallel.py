@@ -104,8 +104,8 @@ def _int8_files(tmp_path, count: int) -> list:
     from bench.pipeline.spec import Cell
     from bench.core.protocols import get_protocol
 
-    cells = [Cell(job, get_protocol("mobileone")) for net, name in zip(tiny_nets(count), names(count))
-             for job in prepare(RunSpec(model=net, target="arm64-emu", precision="int8", input_size=INPUT_SIZE,
+    cells = [Cell(deployment, get_protocol("mobileone")) for net, name in zip(tiny_nets(count), names(count))
+             for deployment in prepare(RunSpec(model=net, target="arm64-emu", precision="int8", input_size=INPUT_SIZE,
                                         name=name))]
     files = []
     orders = export_orders(cells)

@@ -295,7 +295,7 @@ def test_a_phone_is_found_by_any_name_it_is_called():
 
 
 def test_a_phone_run_looks_its_calibration_up_once_and_the_record_carries_it(monkeypatch):
-    """`--phone`: the calibration is found when the run is prepared (before any export) and the job carries it to
+    """`--phone`: the calibration is found when the run is prepared (before any export) and the deployment carries it to
     the record; building the record looks nothing up again."""
     from bench.artifact.cache import Artifact
     from bench.core.measurement import Measurement
@@ -307,12 +307,13 @@ def test_a_phone_run_looks_its_calibration_up_once_and_the_record_carries_it(mon
     looked_up = []
     real = lookup.calibration_for
     monkeypatch.setattr(lookup, "calibration_for", lambda *a, **k: looked_up.append(a) or real(*a, **k))
-    [job] = prepare(RunSpec(model="mobileone_s0", target="arm64-emu", precision="int8", phones=("Pixel 6",)))
-    assert [c.id for c in job.calibrations] == ["pixel6-int8-1t-mnv4"] and len(looked_up) == 1
+    [deployment] = prepare(RunSpec(model="mobileone_s0", target="arm64-emu", precision="int8", phones=("Pixel 6",)))
+    assert [c.id for c in deployment.calibrations] == ["pixel6-int8-1t-mnv4"] and len(looked_up) == 1
     artifact = Artifact(path="m.tflite", format="tflite", precision="int8", model="mobileone_s0", resolution=224)
     counted = Measurement(runtime="litert-aarch64", runtime_version="1.4.0", outcome=Count(counts=[44_935_882] * 2),
                           device={"setup": {"cpu": "cortex-a76"}})
-    record = record_of(artifact, job.target, get_protocol("mobileone"), counted, 1, job.options, job.calibrations)
+    record = record_of(artifact, deployment.target, get_protocol("mobileone"), counted, 1, deployment.options,
+                       deployment.calibrations)
     assert len(looked_up) == 1
     [predicted] = record.predictions
     assert predicted["label"] == "predicted" and predicted["phone"] == "pixel6"

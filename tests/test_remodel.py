@@ -201,8 +201,9 @@ def test_fan_out_gives_one_job_per_device():
     assert _fan_out(TwoPhones(), {"serial": ["A", "B", "A"], "delegate": "gpu"}) == [
         {"serial": "A", "delegate": "gpu"}, {"serial": "B", "delegate": "gpu"}]
     assert _fan_out(TwoPhones(), {"serial": []}) == [{}]
-    [job] = prepare(RunSpec(model="mobileone_s0", target="host"))
-    assert job.lane is None and job.target.name == "host" and (job.format, job.precision) == ("onnx", "fp32")
+    [deployment] = prepare(RunSpec(model="mobileone_s0", target="host"))
+    assert deployment.lane is None and deployment.target.name == "host"
+    assert (deployment.format, deployment.precision) == ("onnx", "fp32")
 
 
 def test_a_target_that_chooses_its_counts_keeps_them_and_the_cell_it_was_asked_for():

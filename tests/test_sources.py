@@ -66,11 +66,13 @@ def test_the_zoo_entry_is_looked_up_once_per_run(monkeypatch):
     calls = []
     real = registry.get_entry
     monkeypatch.setattr(bench.zoo, "get_entry", lambda name: calls.append(name) or real(name))
-    jobs = prepare(__import__("bench.pipeline", fromlist=["RunSpec"]).RunSpec(model="mobileone_s0",
-                                                                              target="host-litert", precision="int8"))
-    plan_cells([Cell(jobs[0], get_protocol("mobileone"))])
+    deployments = prepare(__import__("bench.pipeline", fromlist=["RunSpec"]).RunSpec(model="mobileone_s0",
+                                                                                     target="host-litert",
+                                                                                     precision="int8"))
+    plan_cells([Cell(deployments[0], get_protocol("mobileone"))])
     assert calls == ["mobileone_s0"]
-    assert (jobs[0].format, jobs[0].precision, jobs[0].choice.resolution) == ("tflite", "int8", 224)
+    deployment = deployments[0]
+    assert (deployment.format, deployment.precision, deployment.choice.resolution) == ("tflite", "int8", 224)
 
 
 @pytest.mark.parametrize("flags, fragment", [

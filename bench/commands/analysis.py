@@ -106,8 +106,9 @@ def _measure_twins(rows, figures: dict, path: Path) -> dict:
         if (twin, resolution) in figures:
             continue
         try:
-            [job] = prepare(RunSpec(model=twin, target="host", format="onnx", precision="fp32", resolution=resolution))
-            artifact = resolve_artifact(job, notify=ui.notify)
+            [deployment] = prepare(RunSpec(model=twin, target="host", format="onnx", precision="fp32",
+                                           resolution=resolution))
+            artifact = resolve_artifact(deployment, notify=ui.notify)
             figures[(twin, resolution)] = pub.figures_of(twin, resolution, artifact)
         except Exception as exc:  # noqa: BLE001 - one twin the exporter cannot take must not cost the others
             reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
@@ -139,8 +140,8 @@ def roofline(
         raise BenchError("ridge points must be >= 0 and --peak-gmacs > 0")
     curves, per_model = {}, []
     for m in model:
-        [job] = prepare(RunSpec(model=m, target="host", format="onnx", precision="fp32", resolution=resolution))
-        artifact = resolve_artifact(job, notify=ui.notify)
+        [deployment] = prepare(RunSpec(model=m, target="host", format="onnx", precision="fp32", resolution=resolution))
+        artifact = resolve_artifact(deployment, notify=ui.notify)
         found, facts = onnx_layers(artifact.path)
         curves[artifact.model] = sweep(found, points, peak_gmacs)
         per_model.append({"model": artifact.model, "resolution": artifact.resolution, "macs": facts["macs"],

@@ -57,8 +57,8 @@ def run(
                    phones=tuple(phone))
     if not dry_run:
         check_writable(store)
-    cells = [Cell(job, protocol_for(job.target, protocol, warmup=warmup, runs=runs, repeats=repeats))
-             for spec in specs for job in prepare(spec)]
+    cells = [Cell(deployment, protocol_for(deployment.target, protocol, warmup=warmup, runs=runs, repeats=repeats))
+             for spec in specs for deployment in prepare(spec)]
     for cell in cells:  # sizes before anything is exported or allocated
         check_counts(cell.protocol.warmup, cell.protocol.runs, cell.protocol.repeats)
     workers = side_by_side(cells, jobs=jobs, ray=ray, notify=ui.notify)  # a timed target refuses them, now

@@ -1,5 +1,5 @@
-"""The artifact a job runs, by the kind of its source: a zoo model or a module exported (or found in the cache), a
-TensorFlow model converted, or the user's own file as it is."""
+"""The artifact a deployment runs, by the kind of its source: a zoo model or a module exported (or found in the
+cache), a TensorFlow model converted, or the user's own file as it is."""
 
 from __future__ import annotations
 
@@ -11,33 +11,33 @@ from bench.artifact import entry as entries
 from bench.artifact.cache import (Artifact, artifact_from_file, artifact_from_tf_source, cache_entry, cache_root,
                                   ensure_artifact, safe_name)
 from bench.core.errors import ArtifactError, first_line
-from bench.pipeline.spec import Job
+from bench.pipeline.spec import Deployment
 from exporters.source import KerasModule, KerasZooModel, ModelFile, TensorFlowModel, TorchModule, ZooModel
 
 
-def export_request(job: Job):
-    """The export request of a zoo model or a module, as the job's choice says."""
+def export_request(deployment: Deployment):
+    """The export request of a zoo model or a module, as the deployment's choice says."""
     from exporters.registry import ExportRequest
     from exporters.tflite_export import calibration_source
 
-    choice, int8 = job.choice, job.choice.precision == "int8"
+    choice, int8 = deployment.choice, deployment.choice.precision == "int8"
     return ExportRequest(
-        model=job.source.name, resolution=choice.resolution, format=choice.format, precision=choice.precision,
+        model=deployment.source.name, resolution=choice.resolution, format=choice.format, precision=choice.precision,
         input_kind=choice.input_kind, calibration=calibration_source(choice.calibration_dir) if int8 else "none",
         calibration_dir=choice.calibration_dir if int8 else None,
-        content=job.source.content_key() if isinstance(job.source, TorchModule) else "")
+        content=deployment.source.content_key() if isinstance(deployment.source, TorchModule) else "")
 
 
-def _exported(job: Job, force: bool, notify) -> Artifact:
+def _exported(deployment: Deployment, force: bool, notify) -> Artifact:
     build = None
-    if isinstance(job.source, TorchModule):  # the user's network as given, in inference mode (their object untouched)
-        build = lambda: copy.deepcopy(job.source.module).eval()  # noqa: E731
-    return ensure_artifact(export_request(job), force=force, notify=notify, build=build)
+    if isinstance(deployment.source, TorchModule):  # the user's network as given, in inference mode (theirs untouched)
+        build = lambda: copy.deepcopy(deployment.source.module).eval()  # noqa: E731
+    return ensure_artifact(export_request(deployment), force=force, notify=notify, build=build)
 
 
-def _converted(job: Job, force: bool, notify) -> Artifact:
-    return artifact_from_tf_source(tf_path(job.source), precision=job.precision, resolution=job.choice.resolution,
-                                   calibration_dir=job.choice.calibration_dir, force=force, notify=notify)
+def _converted(deployment: Deployment, force: bool, notify) -> Artifact:
+    return artifact_from_tf_source(tf_path(deployment.source), precision=deployment.precision,
+                                   resolution=deployment.choice.resolution, calibration_dir=deployment.choice.calibration_dir, force=force, notify=notify)
 
 
 def tf_path(source) -> Path:
@@ -67,28 +67,28 @@ def saved_keras(source: KerasModule) -> Path:
     return path
 
 
-def _as_given(job: Job, force: bool, notify) -> Artifact:
-    return artifact_from_file(job.source.path, described=job.source.described)
+def _as_given(deployment: Deployment, force: bool, notify) -> Artifact:
+    return artifact_from_file(deployment.source.path, described=deployment.source.described)
 
 
 RESOLVERS = {ZooModel: _exported, KerasZooModel: _exported, TorchModule: _exported, TensorFlowModel: _converted,
              KerasModule: _converted, ModelFile: _as_given}
 
 
-def resolve_artifact(job: Job, *, force: bool = False, notify=None) -> Artifact:
-    return RESOLVERS[type(job.source)](job, force, notify)
+def resolve_artifact(deployment: Deployment, *, force: bool = False, notify=None) -> Artifact:
+    return RESOLVERS[type(deployment.source)](deployment, force, notify)
 
 
-def planned_artifact(job: Job, notify=None) -> Artifact:
+def planned_artifact(deployment: Deployment, notify=None) -> Artifact:
     """For a dry run: the artifact as it is, or where the export would put it. Exports nothing. A cache entry whose
     bytes changed is not the artifact (said through `notify`)."""
-    if isinstance(job.source, (TensorFlowModel, KerasModule)):  # a dry run saves nothing: where the file would be
-        path = keras_file(job.source) if isinstance(job.source, KerasModule) else job.source.path
-        return Artifact(path=path, format="tflite", precision=job.precision, model=job.source.name,
-                        resolution=job.choice.resolution or 0)
-    if isinstance(job.source, ModelFile):
-        return resolve_artifact(job)
-    request = export_request(job)
+    if isinstance(deployment.source, (TensorFlowModel, KerasModule)):  # a dry run saves nothing: where it would be
+        path = keras_file(deployment.source) if isinstance(deployment.source, KerasModule) else deployment.source.path
+        return Artifact(path=path, format="tflite", precision=deployment.precision, model=deployment.source.name,
+                        resolution=deployment.choice.resolution or 0)
+    if isinstance(deployment.source, ModelFile):
+        return resolve_artifact(deployment)
+    request = export_request(deployment)
     found, path = cache_entry(request, notify=notify)
     if found is not None:
         return found

@@ -1,6 +1,6 @@
-"""The coordinator: preflight every job, resolve every artifact, ready, then measure and store cell by cell.
+"""The coordinator: preflight every deployment, resolve every artifact, ready, then measure and store cell by cell.
 
-Phones (jobs whose target fans out over devices) are measured in a lane each, in parallel; each record is
+Phones (deployments whose target fans out over devices) are measured in a lane each, in parallel; each record is
 committed the moment it is measured, so nothing finished is lost to a later failure or Ctrl-C. Cells of a counting
 target may instead go to workers that export and measure side by side, here or on a Ray cluster
 (bench/pipeline/parallel.py); their records come back here, and only this process writes the store.
@@ -50,9 +50,9 @@ class RunResult:
 
 
 def cell_key(cell: Cell) -> str:
-    p, job = cell.protocol, cell.job
-    return settings_key(cell.artifact.sha256, job.target.name, job.spec.threads, p.name, p.warmup, p.runs, p.repeats,
-                        job.options)
+    p, deployment = cell.protocol, cell.deployment
+    return settings_key(cell.artifact.sha256, deployment.target.name, deployment.spec.threads, p.name, p.warmup,
+                        p.runs, p.repeats, deployment.options)
 
 
 def prepare_cells(cells: list[Cell], hooks: Hooks, *, workers=None,
@@ -65,16 +65,16 @@ def prepare_cells(cells: list[Cell], hooks: Hooks, *, workers=None,
     remote = getattr(workers, "remote", False)
     seen = set()
     for cell in cells:
-        key = (cell.job.target.name, repr(sorted(cell.job.options.items())))
+        key = (cell.deployment.target.name, repr(sorted(cell.deployment.options.items())))
         if key not in seen and not remote:
             seen.add(key)
-            cell.job.target.preflight(cell.job.options)
+            cell.deployment.target.preflight(cell.deployment.options)
     failed = _export(cells, hooks, workers, keep_going)
     if failed and not keep_going:
         raise failed[0][1]
     for cell in cells:
         if cell.artifact is not None and not remote:
-            cell.job.target.ready(cell.artifact, cell.job.options)
+            cell.deployment.target.ready(cell.artifact, cell.deployment.options)
     return failed
 
 
@@ -84,7 +84,7 @@ def _export(cells: list[Cell], hooks: Hooks, workers, keep_going: bool) -> list:
         for cell in cells:
             try:
                 if cell.artifact is None:
-                    cell.artifact = resolve_artifact(cell.job, notify=hooks.notify)
+                    cell.artifact = resolve_artifact(cell.deployment, notify=hooks.notify)
             except BenchError as exc:
                 if not keep_going:
                     raise
@@ -130,7 +130,7 @@ def run_cells(cells: list[Cell], store_path, hooks: Hooks | None = None, *, skip
             else:
                 _measure_side_by_side(cells, store, result, hooks, workers, keep_going)
         except KeyboardInterrupt:  # farm jobs and the like keep running elsewhere: say how to collect them
-            for target in {id(c.job.target): c.job.target for c in cells}.values():
+            for target in {id(c.deployment.target): c.deployment.target for c in cells}.values():
                 for line in target.interrupted():
                     hooks.notify(line)
             raise
@@ -175,7 +175,7 @@ def _measure_in_lanes(cells, store_path, write_store, result: RunResult, hooks: 
     """One lane per phone, in parallel; everything else in one lane, one after another."""
     lanes: dict = {}
     for cell in cells:
-        lanes.setdefault(cell.job.lane, []).append(cell)
+        lanes.setdefault(cell.deployment.lane, []).append(cell)
 
     def measure_lane(group: list[Cell]) -> None:
         with _open_store(store_path, write_store) as store:  # one connection per lane
@@ -280,10 +280,11 @@ def plan_cells(cells: list[Cell]) -> list[str]:
     """`--dry-run`: every command each cell would issue, with no side effects (nothing exported or measured)."""
     lines = []
     for cell in cells:
-        job = cell.job
-        artifact = cell.artifact or planned_artifact(job)
+        deployment = cell.deployment
+        artifact = cell.artifact or planned_artifact(deployment)
         lines.append(f"# {cell.label()}")
         if not getattr(artifact, "sha256", ""):
             lines.append(f"# export {artifact.model} to {artifact.format}/{artifact.precision} -> {artifact.path}")
-        lines += job.target.plan(artifact, cell.protocol, threads=job.spec.threads, options=dict(job.options))
+        lines += deployment.target.plan(artifact, cell.protocol, threads=deployment.spec.threads,
+                                        options=dict(deployment.options))
     return lines

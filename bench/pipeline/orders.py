@@ -27,11 +27,11 @@ class ExportOrder:
     cells: list[Cell] = field(default_factory=list)
 
     @property
-    def job(self):
-        return self.cells[0].job
+    def deployment(self):
+        return self.cells[0].deployment
 
     def label(self) -> str:
-        return f"{self.job.source.name} ({self.job.format}/{self.job.precision})"
+        return f"{self.deployment.source.name} ({self.deployment.format}/{self.deployment.precision})"
 
 
 def export_orders(cells: list[Cell], notify=None) -> list[ExportOrder]:
@@ -41,16 +41,16 @@ def export_orders(cells: list[Cell], notify=None) -> list[ExportOrder]:
     for cell in cells:
         if cell.artifact is not None:
             continue
-        job = cell.job
-        if isinstance(job.source, ModelFile):
-            cell.artifact = resolve_artifact(job)
+        deployment = cell.deployment
+        if isinstance(deployment.source, ModelFile):
+            cell.artifact = resolve_artifact(deployment)
             continue
-        found = planned_artifact(job, notify)
+        found = planned_artifact(deployment, notify)
         if found is not None and getattr(found, "sha256", ""):  # a complete cache entry
             cell.artifact = found
             continue
-        key = (type(job.source).__name__, _identity(job.source), job.choice)
-        orders.setdefault(key, ExportOrder(portable_spec(job))).cells.append(cell)
+        key = (type(deployment.source).__name__, _identity(deployment.source), deployment.choice)
+        orders.setdefault(key, ExportOrder(portable_spec(deployment))).cells.append(cell)
     return list(orders.values())
 
 
@@ -62,12 +62,13 @@ def _identity(source) -> str:
     return str(getattr(source, "path", source.name))
 
 
-def portable_spec(job) -> RunSpec:
-    """The job's request as another process can take it: a Keras model travels as its saved file (so TensorFlow is
-    never loaded to unpickle it), everything else as given."""
-    if isinstance(job.source, KerasModule):
-        return dataclasses.replace(job.spec, model=str(saved_keras(job.source)), name=None, input_size=None)
-    return job.spec
+def portable_spec(deployment) -> RunSpec:
+    """The deployment's request as another process can take it: a Keras model travels as its saved file (so
+    TensorFlow is never loaded to unpickle it), everything else as given."""
+    if isinstance(deployment.source, KerasModule):
+        return dataclasses.replace(deployment.spec, model=str(saved_keras(deployment.source)), name=None,
+                                   input_size=None)
+    return deployment.spec
 
 
 def export_order(spec: RunSpec):

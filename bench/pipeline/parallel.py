@@ -9,7 +9,7 @@ Workers do two things for the coordinator, which alone writes the store:
 - export: each distinct artifact once (an export order, bench/pipeline/orders.py). Torch exports are CPU-bound
   Python, so they run in export worker processes of their own (bench/pipeline/export_worker.py), each writing the
   content-addressed cache atomically (bench/artifact/entry.py stages and renames).
-- measure: each cell, handed back as it finishes. Here a thread per job suffices: the guest is the emulator's own
+- measure: each cell, handed back as it finishes. Here a thread per cell suffices: the guest is the emulator's own
   process, and the thread only waits on it.
 """
 
@@ -34,7 +34,7 @@ def side_by_side(cells: list[Cell], *, jobs: int = 1, ray: str | None = None, no
     if jobs == 1 and not ray:
         return None
     flag = "--ray" if ray else f"--jobs {jobs}"
-    timed = next((c.job.target for c in cells if not c.job.target.exact), None)
+    timed = next((c.deployment.target for c in cells if not c.deployment.target.exact), None)
     if timed is not None:
         raise BenchError(f"{flag} applies to counting targets only ({', '.join(exact_targets())}): target "
                          f"{timed.name} times its runs, and runs side by side would time each other; run it without "

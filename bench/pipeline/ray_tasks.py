@@ -98,7 +98,7 @@ class RayWorkers:
         """(order, Artifact or error) as each finishes; zoo models and modules on the cluster, the rest here."""
         ray = self.ray
         remote = ray.remote(num_cpus=1, max_retries=RETRIES)(export_on_node)
-        cluster = [o for o in orders if isinstance(o.job.source, (ZooModel, KerasZooModel, TorchModule))]
+        cluster = [o for o in orders if isinstance(o.deployment.source, (ZooModel, KerasZooModel, TorchModule))]
         pending = {remote.remote(o.spec): o for o in cluster}
         try:
             for order in (o for o in orders if o not in cluster):
@@ -147,14 +147,12 @@ class RayWorkers:
             raise
 
     def _record(self, cell, reply):
-        from bench.pipeline.records import record_of
+        from bench.pipeline.records import cell_record
 
         if isinstance(reply, BaseException) or isinstance(reply := outcome_of(reply), BaseException):
             return reply
         measurement, host = reply
-        job = cell.job
-        record = record_of(cell.artifact, job.target, cell.protocol, measurement, job.spec.threads, job.options,
-                           job.calibrations)
+        record = cell_record(cell, measurement)
         record.host = host  # the node that drove it, not this machine
         return record
 
@@ -203,14 +201,14 @@ def _cache_entry(order: ExportOrder):
     """This machine's cache entry name for what the order exports (None for a source it has no entry rule for)."""
     from bench.artifact.cache import cache_entry
 
-    found, path = cache_entry(export_request(order.job))
+    found, path = cache_entry(export_request(order.deployment))
     return found, path.parent.name
 
 
 def _order(cell) -> dict:
     """What a node needs to measure a cell: plain values (its own target object is made there)."""
-    job, p, artifact = cell.job, cell.protocol, cell.artifact
-    return {"target": job.target.name, "options": dict(job.options), "threads": job.spec.threads,
+    deployment, p, artifact = cell.deployment, cell.protocol, cell.artifact
+    return {"target": deployment.target.name, "options": dict(deployment.options), "threads": deployment.spec.threads,
             "protocol": {"name": p.name, "warmup": p.warmup, "runs": p.runs, "repeats": p.repeats},
             "artifact": artifact.to_json(), "entry": entries.entry_name(artifact), "label": cell.label()}
 

@@ -11,7 +11,7 @@ from bench.prediction.lookup import predictions
 
 def record_of(artifact, target, protocol: Protocol, measurement: Measurement, threads: int,
               requested_options: dict | None = None, calibrations=()) -> Record:
-    """`calibrations` (the job's, for --phone): predict each one's phone milliseconds from a count."""
+    """`calibrations` (the deployment's, for --phone): predict each one's phone milliseconds from a count."""
     from devices.hostinfo import host_facts
 
     record = build_record(artifact.subject(), target.name, protocol, measurement, threads=threads,
@@ -20,10 +20,20 @@ def record_of(artifact, target, protocol: Protocol, measurement: Measurement, th
     return record
 
 
+def measured(cell, progress=None) -> Measurement:
+    """One cell measured by its target, here."""
+    deployment = cell.deployment
+    return deployment.target.measure(cell.artifact, cell.protocol, threads=deployment.spec.threads,
+                                     options=dict(deployment.options), progress=progress or (lambda n: None))
+
+
+def cell_record(cell, measurement: Measurement, protocol: Protocol | None = None) -> Record:
+    """A cell's measurement as its record; `protocol` replaces the cell's where rounds were joined (bench ab)."""
+    deployment = cell.deployment
+    return record_of(cell.artifact, deployment.target, protocol or cell.protocol, measurement, deployment.spec.threads,
+                     deployment.options, deployment.calibrations)
+
+
 def measure_cell(cell, progress=None) -> Record:
     """One cell measured by its target, here, as its record."""
-    job = cell.job
-    measurement = job.target.measure(cell.artifact, cell.protocol, threads=job.spec.threads, options=dict(job.options),
-                                     progress=progress or (lambda n: None))
-    return record_of(cell.artifact, job.target, cell.protocol, measurement, job.spec.threads, job.options,
-                     job.calibrations)
+    return cell_record(cell, measured(cell, progress))

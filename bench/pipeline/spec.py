@@ -1,4 +1,4 @@
-"""What the user asked for (RunSpec) and the same request checked once and resolved (Job)."""
+"""What the user asked for (RunSpec) and the same request checked once and resolved (Deployment)."""
 
 from __future__ import annotations
 
@@ -26,8 +26,9 @@ class RunSpec:
 
 
 @dataclass
-class Job:
-    """A RunSpec checked once: the model's source, what it will run as, the target object, typed options."""
+class Deployment:
+    """A model as it will be deployed on one target: a RunSpec checked once into the model's source, what it will run
+    as (format, precision), the target object and its typed options."""
 
     spec: RunSpec
     source: object  # exporters.source.Source
@@ -46,7 +47,7 @@ class Job:
 
     @property
     def lane(self):
-        """Jobs in the same lane run one after another; different lanes (phones) run in parallel."""
+        """Deployments in the same lane run one after another; different lanes (phones) run in parallel."""
         fan_out = getattr(self.target, "fan_out", None)
         return (self.target.name, self.options.get(fan_out)) if fan_out else None
 
@@ -58,22 +59,22 @@ class Job:
 
 @dataclass
 class Cell:
-    """One measurement to make: a job and the protocol to measure it with."""
+    """One measurement to make: a deployment and the protocol to measure it with."""
 
-    job: Job
+    deployment: Deployment
     protocol: Protocol
     artifact: object = None  # bench.artifact.cache.Artifact once resolved
 
     def label(self) -> str:
-        return f"{self.job.source.name} on {self.job.where()} ({self.job.format}/{self.job.precision}, " \
-               f"{self.protocol.name})"
+        d = self.deployment
+        return f"{d.source.name} on {d.where()} ({d.format}/{d.precision}, {self.protocol.name})"
 
 
-def prepare(spec: RunSpec) -> list[Job]:
+def prepare(spec: RunSpec) -> list[Deployment]:
     """Every cheap check (names, formats, files, target options) before anything is exported or measured: the model
     is classified once into its source, which checks the format, precision and resolution asked for.
 
-    A target that fans out over several devices (`fan_out`, e.g. serial) gives one job per device."""
+    A target that fans out over several devices (`fan_out`, e.g. serial) gives one deployment per device."""
     from bench.prediction.lookup import calibrations_for_run
     from devices import get_target
     from exporters.source import Wanted, resolve_source
@@ -89,10 +90,10 @@ def prepare(spec: RunSpec) -> list[Job]:
                                   spec.input_kind), target)
     target.check_options(choice.format, choice.precision, options)
     calibrations = calibrations_for_run(spec.phones, target, choice.format, choice.precision, spec.threads, options)
-    return [Job(spec, source, choice, target, one, calibrations) for one in _fan_out(target, options)]
+    return [Deployment(spec, source, choice, target, one, calibrations) for one in _fan_out(target, options)]
 
 
-def prepare_export(spec: RunSpec) -> Job:
+def prepare_export(spec: RunSpec) -> Deployment:
     """`bench export`: the same classification and checks as a run, for one format and no target."""
     from exporters.source import Wanted, export_only, resolve_source
 
@@ -101,7 +102,7 @@ def prepare_export(spec: RunSpec) -> Job:
     fmt = spec.format or source.export_format  # onnx for a torch model, tflite for a TensorFlow one
     place = export_only(fmt)
     choice = source.choose(Wanted(fmt, spec.precision, spec.resolution, spec.calibration_dir, spec.input_kind), place)
-    return Job(spec, source, choice, place, {})
+    return Deployment(spec, source, choice, place, {})
 
 
 def _fan_out(target, options: dict) -> list[dict]:

@@ -115,13 +115,14 @@ def load_plan(path: str | Path) -> SweepPlan:
                 spec = RunSpec(model=model, target=t["name"], format=fmt, precision=precision, threads=threads,
                                options=dict(t.get("options", {})))
                 try:
-                    jobs = prepare(spec)
+                    deployments = prepare(spec)
                 except BenchError as exc:
                     needle = f'"{model}"' if "model" in str(exc) else (pair or t["name"])
                     raise InputDataError(f"{_where(path, text, needle, max(0, target_line - 1) if pair else 0)}: "
                                          f"{exc}") from None
-                cells += [Cell(job, protocol) for protocol in _protocols(path, text, config, jobs[0].target)
-                          for job in jobs]
+                cells += [Cell(deployment, protocol)
+                          for protocol in _protocols(path, text, config, deployments[0].target)
+                          for deployment in deployments]
     return SweepPlan(cells, float(config.get("pause_s", 0.0)))
 
 

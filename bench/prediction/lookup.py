@@ -1,6 +1,6 @@
 """`--phone NAME` on a run: which calibration predicts each phone from the run's counts, looked up once, before
-anything is exported (`calibrations_for_run`), and carried in the job to where the record is built (`predictions`),
-always labelled predicted, never in place of a measured time."""
+anything is exported (`calibrations_for_run`), and carried in the deployment to where the record is built
+(`predictions`), always labelled predicted, never in place of a measured time."""
 
 from __future__ import annotations
 

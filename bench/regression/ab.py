@@ -14,7 +14,7 @@ import numpy as np
 from bench.core.errors import BenchError
 from bench.core.outcome import Count, Timing
 from bench.core.protocols import get_protocol
-from bench.pipeline import Cell, RunSpec, prepare, record_of
+from bench.pipeline import Cell, RunSpec, cell_record, measured, prepare
 from bench.pipeline.coordinator import Hooks, prepare_cells
 from bench.regression.compare import predicted_change
 from bench.regression.decision import (DEFAULT_COUNT_THRESHOLD, DEFAULT_THRESHOLD, Decision, compare_counts,
@@ -51,10 +51,10 @@ def _cells(baseline: RunSpec, candidate: RunSpec, warmup: int, runs: int) -> lis
     round_protocol = get_protocol(AB_PROTOCOL).with_overrides(warmup=warmup, runs=runs, repeats=1)
     cells = []
     for spec in (baseline, candidate):
-        jobs = prepare(spec)
-        if len(jobs) != 1:
+        deployments = prepare(spec)
+        if len(deployments) != 1:
             raise BenchError("bench ab compares on one device at a time; give one --serial / --device")
-        cells.append(Cell(jobs[0], round_protocol))
+        cells.append(Cell(deployments[0], round_protocol))
     return cells
 
 
@@ -69,10 +69,7 @@ def run_ab(baseline: RunSpec, candidate: RunSpec, *, rounds: int, runs: int, war
     measurements: list[list] = [[], []]
     for i in range(rounds):
         for side in ((0, 1) if i % 2 == 0 else (1, 0)):  # ABBA...: neither side always runs first
-            cell = cells[side]
-            measurements[side].append(cell.job.target.measure(
-                cell.artifact, cell.protocol, threads=cell.job.spec.threads, options=dict(cell.job.options),
-                progress=lambda n: None))
+            measurements[side].append(measured(cells[side]))
         if progress:
             progress(1)
         if isinstance(measurements[0][0].outcome, Count):  # exact: no noise to average over, one round decides
@@ -92,7 +89,7 @@ def run_ab(baseline: RunSpec, candidate: RunSpec, *, rounds: int, runs: int, war
         session=session,
         baseline=f"{cells[0].artifact.model}@{cells[0].artifact.resolution}",
         candidate=f"{cells[1].artifact.model}@{cells[1].artifact.resolution}",
-        target=cells[0].job.target.name, rounds=len(measurements[0]), runs=runs, decision=decision,
+        target=cells[0].deployment.target.name, rounds=len(measurements[0]), runs=runs, decision=decision,
         baseline_median_ms=medians[0], candidate_median_ms=medians[1], records=records,
     )
 
@@ -104,8 +101,7 @@ def _record(cell: Cell, measurements: list, session: str, role: str, decision: D
     merged.extra = {**merged.extra, "ab_session": session, "ab_role": role, "ab_verdict": decision.verdict,
                     "ab_ratio": decision.ratio}
     protocol = replace(cell.protocol, repeats=rounds)
-    job = cell.job
-    return record_of(cell.artifact, job.target, protocol, merged, job.spec.threads, job.options, job.calibrations)
+    return cell_record(cell, merged, protocol)
 
 
 def _joined(outcomes: list):

@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench.core.protocols import get_protocol  # noqa: E402
 from bench.pipeline.coordinator import Hooks, measure_cell, prepare_cells  # noqa: E402
+from bench.pipeline.records import measured  # noqa: E402
 from bench.pipeline.spec import Cell, RunSpec, prepare  # noqa: E402
 from bench.regression.decision import FASTER, SLOWER, compare_counts  # noqa: E402
 from devices.arm64_emu.emulator import count_instructions, find_setup  # noqa: E402
@@ -40,16 +41,16 @@ HOST_PROTOCOL = get_protocol("mobileone").with_overrides(warmup=20, runs=200)
 
 
 def cell(model: str, target: str, precision: str, resolution: int, fmt: str = "tflite") -> Cell:
-    job = prepare(RunSpec(model=model, target=target, format=fmt, precision=precision, resolution=resolution,
-                          options={"count_runs": 1} if target == "arm64-emu" else {}))[0]
-    c = Cell(job, HOST_PROTOCOL)
+    deployment = prepare(RunSpec(model=model, target=target, format=fmt, precision=precision, resolution=resolution,
+                                 options={"count_runs": 1} if target == "arm64-emu" else {}))[0]
+    c = Cell(deployment, HOST_PROTOCOL)
     prepare_cells([c], Hooks(notify=lambda line: print(f"  {line}", flush=True)))
     return c
 
 
 def count(c: Cell) -> tuple[int, float]:
     started = time.monotonic()
-    m = c.job.target.measure(c.artifact, c.protocol, threads=1, options=dict(c.job.options), progress=lambda n: None)
+    m = measured(c)
     return m.counts[0], time.monotonic() - started
 
 

@@ -61,8 +61,8 @@ def export_phase(root: Path, nets, names, size) -> None:
 
     def export(cache: str, workers):
         os.environ["BENCH_CACHE"] = str(root / cache)
-        cells = [Cell(job, get_protocol("mobileone")) for net, name in zip(nets, names)
-                 for job in prepare(RunSpec(model=net, target="arm64-emu", precision="int8", input_size=size,
+        cells = [Cell(deployment, get_protocol("mobileone")) for net, name in zip(nets, names)
+                 for deployment in prepare(RunSpec(model=net, target="arm64-emu", precision="int8", input_size=size,
                                             name=name))]
         prepare_cells(cells, Hooks(), workers=workers)
         return [c.artifact.sha256 for c in cells]
