@@ -1,5 +1,5 @@
 """TensorFlow / Keras models to TFLite, from this process: the conversion runs in a subprocess
-(`python -m exporters.tf_worker`, see there why), the parity check and the graph counts run here with LiteRT.
+(`python -m exporters.tf_converter`, see there why), the parity check and the graph counts run here with LiteRT.
 
 Parity is against the TensorFlow model on fixed inputs: relative L2 for fp32; cosine (with relative L2 recorded)
 for fp16, whose float16 weights are a rounding the TensorFlow model does not have; cosine and top-5 agreement
@@ -28,7 +28,7 @@ log = logging.getLogger("exporters")
 KERAS_SUFFIXES = (".keras", ".h5")
 PRECISIONS = ("fp32", "fp16", "int8")
 CONVERTER_VERSION = "1"  # bump when the conversion's output changes, so cached artifacts are rebuilt
-WORKER_TIMEOUT_S = 1800  # a large model's int8 calibration on a slow CPU; the worker never waits on anything
+CONVERTER_TIMEOUT_S = 1800  # a large model's int8 quantization on a slow CPU; the converter waits on nothing else
 SYNTHETIC_CALIBRATION_IMAGES = 16  # as the torch TFLite exporter
 FP16_MIN_COSINE = 0.95  # as the torch TFLite exporter
 REPO = Path(__file__).resolve().parents[1]
@@ -70,7 +70,7 @@ def _check_keras_container(path: Path) -> None:
         raise ArtifactError(f"{path.name} is not a valid .h5 file (no HDF5 signature)")
 
 
-def _worker_env() -> dict:
+def _converter_env() -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
     env["KERAS_BACKEND"] = "tensorflow"  # the TFLite converter needs Keras on TensorFlow, whatever the user set
@@ -79,21 +79,21 @@ def _worker_env() -> dict:
     return env
 
 
-def run_worker(job: dict, workdir: Path) -> dict:
-    """Run the conversion worker on `job`; its facts, or a typed error carrying the worker's one line."""
-    job = dict(job, result=str(workdir / "result.json"))
-    job_path = workdir / "job.json"
-    job_path.write_text(json.dumps(job))
+def run_converter(request: dict, workdir: Path) -> dict:
+    """Run the converter process on `request`; its facts, or a typed error carrying the converter's one line."""
+    request = dict(request, result=str(workdir / "result.json"))
+    request_path = workdir / "request.json"
+    request_path.write_text(json.dumps(request))
     try:
-        done = subprocess.run([sys.executable, "-m", "exporters.tf_worker", str(job_path)], cwd=str(workdir),
-                              env=_worker_env(), capture_output=True, text=True, timeout=WORKER_TIMEOUT_S)
+        done = subprocess.run([sys.executable, "-m", "exporters.tf_converter", str(request_path)], cwd=str(workdir),
+                              env=_converter_env(), capture_output=True, text=True, timeout=CONVERTER_TIMEOUT_S)
     except subprocess.TimeoutExpired:
-        raise ExportError(f"TensorFlow conversion took over {WORKER_TIMEOUT_S} s and was stopped") from None
-    log.debug("tf worker output:\n%s", (done.stdout + done.stderr)[-20000:])
-    result_path = Path(job["result"])
+        raise ExportError(f"TensorFlow conversion took over {CONVERTER_TIMEOUT_S} s and was stopped") from None
+    log.debug("tf converter output:\n%s", (done.stdout + done.stderr)[-20000:])
+    result_path = Path(request["result"])
     if not result_path.is_file():
         tail = [line for line in done.stderr.splitlines() if line.strip()][-1:] or ["no output"]
-        raise ExportError(f"TensorFlow conversion worker died (exit {done.returncode}): {tail[0][:300]}")
+        raise ExportError(f"TensorFlow converter process died (exit {done.returncode}): {tail[0][:300]}")
     result = json.loads(result_path.read_text())
     if not result["ok"]:
         raise (ArtifactError if result["kind"] == "source" else ExportError)(result["error"])
@@ -125,7 +125,7 @@ def require_integer_only(path: Path) -> None:
 
 
 def check_parity(tflite_path: Path, precision: str, reference_path: Path) -> dict:
-    """Run the converted model with LiteRT on the worker's fixed inputs; compare with TensorFlow's outputs."""
+    """Run the converted model with LiteRT on the converter's fixed inputs; compare with TensorFlow's outputs."""
     from exporters.tflite_export import run_tflite
 
     with np.load(reference_path) as saved:
@@ -150,16 +150,16 @@ def convert_tf(source: dict, *, precision: str, resolution: int | None, calibrat
         raise ArtifactError("converting a TensorFlow model needs tensorflow: pip install -e '.[tf]' -c constraints.txt")
     workdir = out_path.parent
     reference = workdir / "reference.npz"
-    job = {"source": source, "precision": precision, "resolution": resolution, "seed": seed,
-           "calibration_dir": calibration_dir, "synthetic_images": SYNTHETIC_CALIBRATION_IMAGES,
-           "out": str(out_path), "reference": str(reference)}
+    request = {"source": source, "precision": precision, "resolution": resolution, "seed": seed,
+               "calibration_dir": calibration_dir, "synthetic_images": SYNTHETIC_CALIBRATION_IMAGES,
+               "out": str(out_path), "reference": str(reference)}
     try:
-        facts = run_worker(job, workdir)
+        facts = run_converter(request, workdir)
         if precision == "int8":
             require_integer_only(out_path)
         facts["parity"] = check_parity(out_path, precision, reference)
     finally:
-        for name in ("job.json", "result.json", reference.name):
+        for name in ("request.json", "result.json", reference.name):
             (workdir / name).unlink(missing_ok=True)
     images = facts.pop("calibration_images")
     if precision == "int8":

@@ -1,6 +1,6 @@
 """TensorFlow and Keras models to TFLite with TensorFlow's own converter (tf.lite.TFLiteConverter).
 
-Imported only inside the conversion worker (exporters/tf_worker.py): importing tensorflow in a process that also
+Imported only inside the converter process (exporters/tf_converter.py): importing tensorflow in a process that also
 loads torch's triton has crashed (exit 139), so no other process imports this module.
 
 - Keras (.keras, .h5, keras/... zoo entries): `from_keras_model` on the model re-wrapped with a batch-1 input of

@@ -236,13 +236,13 @@ def test_several_devices_share_one_upload(standin, tmp_path):
     artifact = model_file(tmp_path)
     results, errors = {}, []
 
-    def worker(device):
+    def lane(device):  # one thread per device, as the coordinator's lanes
         try:
             results[device] = measure("aihub", artifact, device=device)
         except Exception as e:  # surfaced below
             errors.append(e)
 
-    threads = [threading.Thread(target=worker, args=(d,)) for d in ("Samsung Galaxy S23", "Samsung Galaxy S24 (Family)")]
+    threads = [threading.Thread(target=lane, args=(d,)) for d in ("Samsung Galaxy S23", "Samsung Galaxy S24 (Family)")]
     for t in threads:
         t.start()
     for t in threads:
@@ -377,7 +377,7 @@ def test_preflight_checks_every_device_before_any_export(standin):
     s = standin()
     t = get_target("aihub")
     t.preflight(t.resolve_options({"device": ["Samsung Galaxy S23", "Google Pixel 8"]}))
-    t.preflight({"device": "Samsung Galaxy S23"})  # a worker's single device
+    t.preflight({"device": "Samsung Galaxy S23"})  # a lane's single device
     with pytest.raises(BenchError, match="unknown AI Hub device 'Pixel 9'"):
         t.preflight(t.resolve_options({"device": ["Samsung Galaxy S23", "Pixel 9"]}))
     assert s.hub.models == {} and s.hub.jobs == {}

@@ -10,7 +10,7 @@ from typing import Callable
 class ZooEntry:
     name: str
     # torch: build() returns an untrained torch.nn.Module. keras: build(resolution, seed) returns a keras.Model and
-    # is called only inside the TensorFlow conversion worker (exporters/tf_worker.py), never in this process.
+    # is called only inside the TensorFlow converter process (exporters/tf_converter.py), never in this process.
     build: Callable[..., object] = field(repr=False)
     resolution: int
     family: str

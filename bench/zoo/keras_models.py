@@ -1,10 +1,10 @@
 """TensorFlow-native zoo entries: keras.applications with weights=None (no download), converted to TFLite by
-TensorFlow's own converter in a subprocess (exporters/tf_worker.py). Named keras/... so they cannot be confused
+TensorFlow's own converter in a subprocess (exporters/tf_converter.py). Named keras/... so they cannot be confused
 with the timm models of the same architectures.
 
 Heads output logits (classifier_activation=None), as timm's do, so parity compares logits rather than the
 near-uniform softmax of an untrained net. Keras' built-in preprocessing stays: MobileNetV3Large and EfficientNetB0
-start with a Rescaling layer and so take 0..255 pixels (the converter worker feeds them such inputs).
+start with a Rescaling layer and so take 0..255 pixels (the converter process feeds them such inputs).
 """
 
 from __future__ import annotations

@@ -156,7 +156,7 @@ class Hub:
                          "devices this account can use)")
 
     def upload(self, path, sha256: str):
-        """Upload once per artifact per process: several device workers share the model."""
+        """Upload once per artifact per process: several device lanes share the model."""
         with self._lock:
             if sha256 not in self._uploads:
                 self._uploads[sha256] = self._call(f"uploading {os.path.basename(str(path))}",

@@ -57,7 +57,7 @@ AIHUB_OPTIONS = (
 
 _pending: dict[str, str] = {}  # job id -> one line to collect it; jobs submitted by this process, not yet collected
 _pending_lock = threading.Lock()
-_hubs: dict[str | None, object] = {}  # one connected client per config profile, shared by the device workers
+_hubs: dict[str | None, object] = {}  # one connected client per config profile, shared by the device lanes
 _hubs_lock = threading.Lock()
 
 
@@ -77,11 +77,11 @@ def hub(client_profile: str | None):
 
 
 def one_device(value) -> str | None:
-    """The coordinator hands each worker one device (fan_out = "device"); a direct caller may pass a 1-list."""
+    """The coordinator hands each lane one device (fan_out = "device"); a direct caller may pass a 1-list."""
     if isinstance(value, (list, tuple)):
         if len(value) > 1:
-            raise BenchError(f"{len(value)} devices given to one measurement; each device is profiled by its own "
-                             "worker (the run command fans out over --device)")
+            raise BenchError(f"{len(value)} devices given to one measurement; each device is profiled in a lane of "
+                             "its own (the run command fans out over --device)")
         return value[0] if value else None
     return value
 

@@ -69,11 +69,11 @@ ANDROID_OPTIONS = (
 
 
 def one_serial(value) -> str | None:
-    """The coordinator hands each worker one serial (fan_out = "serial"); a direct caller may pass a 1-list."""
+    """The coordinator hands each lane one serial (fan_out = "serial"); a direct caller may pass a 1-list."""
     if isinstance(value, (list, tuple)):
         if len(value) > 1:
-            raise BenchError(f"{len(value)} serials given to one measurement; each phone is measured by its own "
-                             "worker (the run command fans out over --serial)")
+            raise BenchError(f"{len(value)} serials given to one measurement; each phone is measured in a lane of "
+                             "its own (the run command fans out over --serial)")
         return value[0] if value else None
     return value
 
