@@ -41,7 +41,7 @@ def measure(model, target: str = DEFAULT_TARGET, precision: str | None = DEFAULT
     """Measure one model on one target; the record (stored in `store` when one is given).
 
     `request` takes measure_many's keywords (format, resolution, input_size, protocol, runs, warmup, repeats,
-    threads, calibration_dir, input_kind, phones, store, progress) and the target's own flags (`bench targets
+    threads, representative_dir, input_kind, phones, store, progress) and the target's own flags (`bench targets
     --options`, e.g. count_runs=3). `phones` (arm64-emu): also predict these phones' CPU milliseconds from the count
     (record.predictions; see `bench phones`)."""
     records = measure_many([model], target, precision, names=[name] if name else None, **request)
@@ -55,7 +55,7 @@ def measure_many(models: Iterable, target: str = DEFAULT_TARGET, precision: str 
                  names: Iterable[str] | None = None, format: str | None = None, resolution: int | None = None,
                  input_size: tuple | None = None, protocol: str | None = None, runs: int | None = None,
                  warmup: int | None = None, repeats: int | None = None, threads: int = 1,
-                 calibration_dir: str | None = None, input_kind: str = "tensor", phones: Iterable[str] = (),
+                 representative_dir: str | None = None, input_kind: str = "tensor", phones: Iterable[str] = (),
                  jobs: int = 1, ray: str | None = None, store=None, errors: str = "raise", progress=None,
                  **target_options) -> list:
     """Measure several models, one record each in the order given (one per device for a target that fans out).
@@ -76,7 +76,7 @@ def measure_many(models: Iterable, target: str = DEFAULT_TARGET, precision: str 
         raise BenchError(f"{len(labels)} names for {len(models)} models")
     slots = _cells(models, labels, errors, target=target, precision=precision, format=format,
                    resolution=resolution, input_size=input_size, protocol=protocol, runs=runs, warmup=warmup,
-                   repeats=repeats, threads=threads, calibration_dir=calibration_dir, input_kind=input_kind,
+                   repeats=repeats, threads=threads, representative_dir=representative_dir, input_kind=input_kind,
                    phones=tuple(phones), options=target_options)
     cells = [c for c in slots if isinstance(c, Cell)]
     notify = progress or (lambda line: None)

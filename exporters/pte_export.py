@@ -3,9 +3,9 @@ torch.export.export -> to_edge_transform_and_lower(partitioner=[XnnpackPartition
 
 - fp32: the exported program as is; parity is the relative L2 error against PyTorch.
 - int8: ExecuTorch's XNNPACKQuantizer (symmetric per-channel weights, static int8 activations) through torchao's
-  pt2e prepare/convert, calibrated on the same representative data as the TFLite int8 path
-  (`tflite_export.calibration_images`: synthetic or the user's directory); judged against PyTorch fp32 by cosine
-  similarity over the calibration's first inputs and the parity input.
+  pt2e prepare/convert, its ranges observed on the same representative data as the TFLite int8 path
+  (`tflite_export.representative_images`: synthetic or the user's directory); judged against PyTorch fp32 by cosine
+  similarity over the representative data's first inputs and the parity input.
 
 Each step that can fail says which it was (export, quantization, lowering, run) and, where ExecuTorch names one, the
 operator; the artifact cache deletes the staging folder, so nothing half-made is cached. What XNNPACK did not take
@@ -26,7 +26,7 @@ from exporters.quiet import converter_output_captured
 from exporters.registry import Exporter, register_exporter
 from exporters.versions import package_versions
 
-PARITY_INPUTS = 4  # calibration inputs the int8 check runs, besides the fixed parity input
+PARITY_INPUTS = 4  # representative inputs the int8 check runs, besides the fixed parity input
 _OP = re.compile(r"\b(aten|quantized_decomposed|torch\.ops\.\w+)[.:]+[A-Za-z_][\w.]*")
 
 
@@ -113,24 +113,24 @@ class PteExporter(Exporter):
         model = model.eval()
         program = self._exported(model, (example,), request.model)
         deployed = graph_counts(program, example)
-        calibration = None
+        representative = None
         if request.precision == "int8":
-            from exporters.tflite_export import calibration_images
+            from exporters.tflite_export import representative_images
 
-            images = calibration_images(request, model)
+            images = representative_images(request, model)
             program = self._exported(self._quantized(program, images, request.model), (example,), request.model)
-            calibration = {"source": request.calibration, "images": len(images)}
+            representative = {"source": request.representative, "images": len(images)}
         delegation, buffer = self._lowered(program, request.model)
         out_path.write_bytes(buffer)
         try:
-            parity = self._parity(out_path, model, request, context, images if calibration else [])
+            parity = self._parity(out_path, model, request, context, images if representative else [])
         except RuntimeError as exc:  # the runtime cannot load or run it, e.g. no kernel for an op XNNPACK left
             partial = f" ({describe_partial(delegation)})" if delegation["graph"] == "partial" else ""
             raise ExportError(f"ExecuTorch cannot make a .pte of {request.model}: the run step failed: "
                               f"{runtime_error(exc)}{partial}") from None
         facts = {"parity": parity, "delegation": delegation, "deployed_graph": deployed}
-        if calibration:
-            facts["calibration"] = calibration
+        if representative:
+            facts["representative_data"] = representative
         return facts
 
     @staticmethod

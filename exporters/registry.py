@@ -20,9 +20,9 @@ class ExportRequest:
     format: str
     precision: str
     input_kind: str = "tensor"  # "tensor" or "image" (Core ML only)
-    calibration: str = "synthetic"  # INT8 calibration source (a description that changes the cache key)
-    # Where the calibration images are. Not part of the cache key: their content is, in `calibration`.
-    calibration_dir: str | None = field(default=None, compare=False)
+    representative: str = "synthetic"  # int8's representative data, described: "synthetic" or the images' content
+    # Where the representative images are. Not part of the cache key: their content is, in `representative`.
+    representative_dir: str | None = field(default=None, compare=False)
     content: str = ""  # an in-memory module's content hash (bench.measure); empty for zoo models
 
 

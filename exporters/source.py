@@ -29,7 +29,7 @@ class Wanted:
     format: str | None = None
     precision: str | None = None
     resolution: int | None = None
-    calibration_dir: str | None = None
+    representative_dir: str | None = None  # --calibration-dir: int8's representative images
     input_kind: str = "tensor"
 
 
@@ -40,7 +40,7 @@ class Choice:
     format: str
     precision: str
     resolution: int | None  # None: the model's own (a TensorFlow model with an open height/width decides)
-    calibration_dir: str | None = None
+    representative_dir: str | None = None
     input_kind: str = "tensor"
 
 
@@ -110,7 +110,7 @@ class ZooModel(Source):
     def choose(self, wanted: Wanted, target) -> Choice:
         resolution = _checked_resolution(wanted.resolution) or self.entry.resolution
         fmt, precision = self._format_and_precision(wanted, target, _exporter_offers(wanted.input_kind))
-        return Choice(fmt, precision, resolution, wanted.calibration_dir if precision == "int8" else None,
+        return Choice(fmt, precision, resolution, wanted.representative_dir if precision == "int8" else None,
                       wanted.input_kind)
 
 
@@ -131,7 +131,7 @@ class _TensorFlowConverted(Source):
                                     "(TensorFlow's converter)")
         fmt, precision = self._format_and_precision(wanted, target)
         return Choice(fmt, precision, self._resolution(wanted),
-                      wanted.calibration_dir if precision == "int8" else None)
+                      wanted.representative_dir if precision == "int8" else None)
 
     def _resolution(self, wanted: Wanted) -> int | None:
         return _checked_resolution(wanted.resolution)
@@ -206,7 +206,7 @@ class ModelFile(Source):
                 raise UnsupportedFormat(f"{flag} {value} does not apply to the model file {self.path.name}, which is "
                                         f"{self.format}/{own['--precision']} at {own['--resolution']} px; export a "
                                         "zoo model to choose these")
-        if wanted.calibration_dir:
+        if wanted.representative_dir:
             raise UnsupportedFormat(f"--calibration-dir does not apply to the model file {self.path.name}: it is "
                                     "already exported")
         if wanted.input_kind != "tensor":
@@ -237,7 +237,7 @@ class TorchModule(Source):
             raise UnsupportedFormat(f"resolution {wanted.resolution} does not apply to module {self.label}: its "
                                     f"input_size is {tuple(self.input_size)}")
         fmt, precision = self._format_and_precision(wanted, target, _exporter_offers(wanted.input_kind))
-        return Choice(fmt, precision, side, wanted.calibration_dir if precision == "int8" else None,
+        return Choice(fmt, precision, side, wanted.representative_dir if precision == "int8" else None,
                       wanted.input_kind)
 
     def content_key(self) -> str:

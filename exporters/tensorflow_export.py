@@ -3,7 +3,7 @@
 
 Parity is against the TensorFlow model on fixed inputs: relative L2 for fp32; cosine (with relative L2 recorded)
 for fp16, whose float16 weights are a rounding the TensorFlow model does not have; cosine and top-5 agreement
-over a few calibration inputs and the fixed one for int8. The same floors as the torch exporters.
+over a few representative inputs and the fixed one for int8. The same floors as the torch exporters.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ KERAS_SUFFIXES = (".keras", ".h5")
 PRECISIONS = ("fp32", "fp16", "int8")
 CONVERTER_VERSION = "1"  # bump when the conversion's output changes, so cached artifacts are rebuilt
 CONVERTER_TIMEOUT_S = 1800  # a large model's int8 quantization on a slow CPU; the converter waits on nothing else
-SYNTHETIC_CALIBRATION_IMAGES = 16  # as the torch TFLite exporter
+SYNTHETIC_REPRESENTATIVE_IMAGES = 16  # as the torch TFLite exporter
 FP16_MIN_COSINE = 0.95  # as the torch TFLite exporter
 REPO = Path(__file__).resolve().parents[1]
 
@@ -138,7 +138,7 @@ def check_parity(tflite_path: Path, precision: str, reference_path: Path) -> dic
     return require_cosine(mean_agreement(rows), INT8_MIN_COSINE, "TensorFlow fp32 (mean over inputs)")
 
 
-def convert_tf(source: dict, *, precision: str, resolution: int | None, calibration_dir: str | None,
+def convert_tf(source: dict, *, precision: str, resolution: int | None, representative_dir: str | None,
                out_path: Path, seed: int = 0) -> dict:
     """Convert `source` ({"kind": "zoo", "name": ...} or {"kind": "keras" | "saved_model", "path": ...}) to the
     TFLite file `out_path`, check parity; return the facts for the record ("parity" among them).
@@ -151,7 +151,7 @@ def convert_tf(source: dict, *, precision: str, resolution: int | None, calibrat
     workdir = out_path.parent
     reference = workdir / "reference.npz"
     request = {"source": source, "precision": precision, "resolution": resolution, "seed": seed,
-               "calibration_dir": calibration_dir, "synthetic_images": SYNTHETIC_CALIBRATION_IMAGES,
+               "representative_dir": representative_dir, "synthetic_images": SYNTHETIC_REPRESENTATIVE_IMAGES,
                "out": str(out_path), "reference": str(reference)}
     try:
         facts = run_converter(request, workdir)
@@ -161,9 +161,9 @@ def convert_tf(source: dict, *, precision: str, resolution: int | None, calibrat
     finally:
         for name in ("request.json", "result.json", reference.name):
             (workdir / name).unlink(missing_ok=True)
-    images = facts.pop("calibration_images")
+    images = facts.pop("representative_images")
     if precision == "int8":
-        facts["calibration"] = {"source": "dir" if calibration_dir else "synthetic", "images": images}
+        facts["representative_data"] = {"source": "dir" if representative_dir else "synthetic", "images": images}
         facts["io_dtypes"] = io_dtypes(out_path)
     return facts
 

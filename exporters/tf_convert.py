@@ -180,16 +180,16 @@ def synthetic(rng: np.random.Generator, shape, pixels: bool) -> np.ndarray:
 
 
 def images_from_dir(directory: Path, loaded: Loaded) -> list[np.ndarray]:
-    """Calibration images at the pinned size: 0..255 pixels for a rescaling model, else ImageNet-normalized."""
+    """Representative images at the pinned size: 0..255 pixels for a rescaling model, else ImageNet-normalized."""
     from PIL import Image
 
     files = sorted(p for p in directory.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
-        raise SourceError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in calibration dir {directory}")
+        raise SourceError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in representative data dir {directory}")
     height, width, channels = (loaded.shape[1:] if loaded.layout == "NHWC" else
                                (loaded.shape[2], loaded.shape[3], loaded.shape[1]))
     if channels != 3:
-        raise SourceError(f"the model takes {channels} channels; calibration images are RGB")
+        raise SourceError(f"the model takes {channels} channels; representative images are RGB")
     images = []
     for f in files:
         rgb = np.asarray(Image.open(f).convert("RGB").resize((width, height), Image.BILINEAR), dtype=np.float32)

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 PARITY_SEED = 1234  # the same fixed input seed as bench.artifact.cache's torch exports
-CALIBRATION_SEED = 7
-INT8_PARITY_IMAGES = 4  # int8 parity: this many calibration images plus the fixed input, as for torch exports
+REPRESENTATIVE_SEED = 7
+INT8_PARITY_IMAGES = 4  # int8 parity: this many representative images plus the fixed input, as for torch exports
 
 
 def load(request: dict):
@@ -43,10 +43,10 @@ def run(request: dict) -> dict:
     example = tf_convert.synthetic(np.random.default_rng(PARITY_SEED), loaded.shape, loaded.pixels)
     representative, inputs = [], [example]
     if request["precision"] == "int8":
-        if request.get("calibration_dir"):
-            representative = tf_convert.images_from_dir(Path(request["calibration_dir"]), loaded)
+        if request.get("representative_dir"):
+            representative = tf_convert.images_from_dir(Path(request["representative_dir"]), loaded)
         else:
-            rng = np.random.default_rng(CALIBRATION_SEED)
+            rng = np.random.default_rng(REPRESENTATIVE_SEED)
             representative = [tf_convert.synthetic(rng, loaded.shape, loaded.pixels)
                               for _ in range(request["synthetic_images"])]
         inputs = representative[:INT8_PARITY_IMAGES] + [example]
@@ -59,7 +59,7 @@ def run(request: dict) -> dict:
         "input_shape": list(loaded.shape),
         "layout": loaded.layout,
         "input_scale": "pixels 0..255" if loaded.pixels else "normalized",
-        "calibration_images": len(representative),
+        "representative_images": len(representative),
         "converter_s": {"load": round(loaded_at - started, 2), "convert": round(converted_at - loaded_at, 2)},
     }
 

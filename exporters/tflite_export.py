@@ -5,8 +5,8 @@
   by GPU delegates. Judged by cosine similarity against PyTorch run with the same fp16-rounded weights, because
   with random weights the error is dominated by rounding them (and MNv4-Hybrid's 1e-5 layer-scale folds into
   subnormal fp16 weights, so a tight relative-error bound would fail on a correct export).
-- int8: full-integer static quantization (`static_wi8_ai8`), calibrated on synthetic images or a directory of
-  real ones; judged against the fp32 model by cosine similarity and top-5 agreement.
+- int8: full-integer static quantization (`static_wi8_ai8`), its ranges taken on representative data (synthetic
+  images or a directory of real ones); judged against the fp32 model by cosine similarity and top-5 agreement.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from exporters.registry import Exporter, register_exporter
 from exporters.versions import package_versions
 
 FP16_MIN_COSINE = 0.95
-SYNTHETIC_CALIBRATION_IMAGES = 16
+SYNTHETIC_REPRESENTATIVE_IMAGES = 16
 _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 
 
@@ -76,12 +76,12 @@ def run_tflite(path, array: np.ndarray) -> np.ndarray:
     return from_output_dtype(out, interpreter.get_tensor(out["index"]))
 
 
-def calibration_images(request, model, count: int = SYNTHETIC_CALIBRATION_IMAGES) -> list[np.ndarray]:
-    if request.calibration == "synthetic":
+def representative_images(request, model, count: int = SYNTHETIC_REPRESENTATIVE_IMAGES) -> list[np.ndarray]:
+    if request.representative == "synthetic":
         rng = np.random.default_rng(7)
         shape = (1, 3, request.resolution, request.resolution)
         return [rng.standard_normal(shape).astype(np.float32) for _ in range(count)]
-    return _images_from_dir(Path(request.calibration_dir), model, request.resolution)
+    return _images_from_dir(Path(request.representative_dir), model, request.resolution)
 
 
 def _images_from_dir(directory: Path, model, resolution: int) -> list[np.ndarray]:
@@ -90,14 +90,14 @@ def _images_from_dir(directory: Path, model, resolution: int) -> list[np.ndarray
 
     files = sorted(p for p in directory.iterdir() if p.suffix.lower() in _IMAGE_SUFFIXES)
     if not files:
-        raise ExportError(f"no images ({', '.join(sorted(_IMAGE_SUFFIXES))}) in calibration dir {directory}")
+        raise ExportError(f"no images ({', '.join(sorted(_IMAGE_SUFFIXES))}) in representative data dir {directory}")
     config = resolve_data_config({"input_size": (3, resolution, resolution)}, model=model)
     transform = create_transform(**config)
     return [transform(Image.open(f).convert("RGB")).unsqueeze(0).numpy() for f in files]
 
 
-def calibration_source(directory: str | None) -> str:
-    """The cache-key description of a calibration set, by content: the same images give the same key in any
+def representative_source(directory: str | None) -> str:
+    """The cache-key description of int8's representative images, by content: the same images give the same key in any
     process and from any path (Python's hash() changes per process, so it cannot key a cache)."""
     if directory is None:
         return "synthetic"
@@ -105,7 +105,7 @@ def calibration_source(directory: str | None) -> str:
     if not d.is_dir():
         from bench.core.errors import ArtifactError
 
-        raise ArtifactError(f"calibration dir {d} does not exist or is not a directory")
+        raise ArtifactError(f"representative data dir {d} does not exist or is not a directory")
     files = sorted(p for p in d.iterdir() if p.suffix.lower() in _IMAGE_SUFFIXES)
     digest = hashlib.sha256()
     for f in files:
@@ -161,12 +161,12 @@ class TfliteExporter(Exporter):
                 parity = agreement(run_tflite(out_path, example), rounded_ref)
                 parity["rel_l2_vs_fp32"] = agreement(run_tflite(out_path, example), context["reference"])["rel_l2"]
                 return {"parity": require_cosine(parity, FP16_MIN_COSINE, "PyTorch with fp16-rounded weights")}
-            images = calibration_images(request, model)
+            images = representative_images(request, model)
             _quantize_int8(float_path, out_path, images)
             parity = _int8_agreement(out_path, float_path, images[:4] + [example])
             return {
                 "parity": require_cosine(parity, INT8_MIN_COSINE, "TFLite fp32 (mean over inputs)"),
-                "calibration": {"source": request.calibration, "images": len(images)},
+                "representative_data": {"source": request.representative, "images": len(images)},
                 "io_dtypes": _io_dtypes(out_path),
             }
         finally:
@@ -199,8 +199,8 @@ def _quantize_int8(float_path: Path, out_path: Path, images: list[np.ndarray]) -
     with converter_output_captured():
         qt = quantizer.Quantizer(str(float_path))
         qt.load_quantization_recipe(recipe.static_wi8_ai8())
-        calibration = qt.calibrate({sig_name: samples}, num_threads=1)
-        qt.quantize(calibration).export_model(str(out_path), overwrite=True)
+        ranges = qt.calibrate({sig_name: samples}, num_threads=1)  # the quantizer's word: ranges seen on the samples
+        qt.quantize(ranges).export_model(str(out_path), overwrite=True)
 
 
 def _int8_agreement(int8_path: Path, float_path: Path, inputs: list[np.ndarray]) -> dict:

@@ -48,7 +48,7 @@ def _export(module, name, precision="fp32", root=None):
     from bench.artifact.cache import ensure_artifact
     from exporters.registry import ExportRequest
 
-    request = ExportRequest(name, SIDE, "pte", precision, calibration="synthetic" if precision == "int8" else "none")
+    request = ExportRequest(name, SIDE, "pte", precision, representative="synthetic" if precision == "int8" else "none")
     return ensure_artifact(request, root=root, build=lambda: module)
 
 
@@ -68,12 +68,12 @@ def test_fp32_pte_is_fully_delegated_agrees_with_pytorch_and_counts_the_deployed
     assert again.cached and again.sha256 == artifact.sha256
 
 
-def test_int8_pte_is_calibrated_like_the_tflite_path_and_close_to_fp32(tmp_path):
+def test_int8_pte_takes_the_tflite_paths_representative_data_and_is_close_to_fp32(tmp_path):
     from exporters.pte_export import run_pte
-    from exporters.tflite_export import SYNTHETIC_CALIBRATION_IMAGES
+    from exporters.tflite_export import SYNTHETIC_REPRESENTATIVE_IMAGES
 
     artifact = _export(tiny_net(16), "tiny16_et", precision="int8", root=tmp_path)
-    assert artifact.facts["calibration"] == {"source": "synthetic", "images": SYNTHETIC_CALIBRATION_IMAGES}
+    assert artifact.facts["representative_data"] == {"source": "synthetic", "images": SYNTHETIC_REPRESENTATIVE_IMAGES}
     assert artifact.parity["cosine"] >= 0.85 and artifact.parity["inputs"] == 5
     ops = artifact.facts["delegation"]
     assert ops["graph"] == "full" and ops["delegated_ops"] > 7  # quantize/dequantize nodes went into XNNPACK too

@@ -15,17 +15,17 @@ from bench.artifact.cache import ensure_artifact
 from bench.zoo import get_entry
 from exporters.coreml_export import read_spec_facts
 from exporters.registry import ExportRequest
-from exporters.tflite_export import calibration_source, make_interpreter
+from exporters.tflite_export import make_interpreter, representative_source
 from tests.conftest import BENCH, REPO, run_bench
 
 MODELS = ["mobileone_s0", "mobilenetv4_hybrid_medium"]
 
 
-def _export(model, fmt, precision, input_kind="tensor", calibration=None):
+def _export(model, fmt, precision, input_kind="tensor", representative_dir=None):
     entry = get_entry(model)
-    cal = calibration_source(calibration) if precision == "int8" else "none"
-    return ensure_artifact(ExportRequest(model, entry.resolution, fmt, precision, input_kind, cal,
-                                         calibration_dir=calibration if precision == "int8" else None))
+    representative = representative_source(representative_dir) if precision == "int8" else "none"
+    return ensure_artifact(ExportRequest(model, entry.resolution, fmt, precision, input_kind, representative,
+                                         representative_dir=representative_dir if precision == "int8" else None))
 
 
 @pytest.mark.slow
@@ -61,16 +61,16 @@ def test_tflite_int8_is_fully_integer_and_agrees_with_fp32(model, artifact_cache
 
 
 @pytest.mark.slow
-def test_int8_calibrated_on_real_images(tmp_path, artifact_cache):
-    images = tmp_path / "calibration"
+def test_int8_quantized_on_real_representative_images(tmp_path, artifact_cache):
+    images = tmp_path / "representative"
     images.mkdir()
     sample_data = Path(matplotlib.get_data_path()) / "sample_data"
     for name in ("grace_hopper.jpg", "Minduka_Present_Blue_Pack.png", "logo2.png"):
         shutil.copy(sample_data / name, images / name)
-    artifact = _export("mobileone_s0", "tflite", "int8", calibration=str(images))
-    assert artifact.facts["calibration"]["images"] == 3
-    assert artifact.facts["calibration"]["source"].startswith("images@3:")  # keyed by the images' content
-    assert artifact.key != _export("mobileone_s0", "tflite", "int8").key  # calibration source is in the key
+    artifact = _export("mobileone_s0", "tflite", "int8", representative_dir=str(images))
+    assert artifact.facts["representative_data"]["images"] == 3
+    assert artifact.facts["representative_data"]["source"].startswith("images@3:")  # keyed by the images' content
+    assert artifact.key != _export("mobileone_s0", "tflite", "int8").key  # the representative data is in the key
 
 
 @pytest.mark.slow

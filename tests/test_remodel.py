@@ -1,10 +1,11 @@
 """The structure holds: layers only point down, targets validate their own options, registries behave alike,
-calibrated INT8 exports hit the cache across processes, and the artifact cache is per user."""
+INT8 exports on representative images hit the cache across processes, and the artifact cache is per user."""
 
 import ast
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 
 import pytest
 
@@ -130,8 +131,8 @@ def test_exporters_own_their_suffixes():
     assert exporter_for_suffix(".TFLITE").format == "tflite" and exporter_for_suffix(".txt") is None
 
 
-def test_calibration_key_is_by_content_and_stable_across_processes(tmp_path):
-    from exporters.tflite_export import calibration_source
+def test_representative_key_is_by_content_and_stable_across_processes(tmp_path):
+    from exporters.tflite_export import representative_source
 
     images = tmp_path / "images"
     images.mkdir()
@@ -139,18 +140,18 @@ def test_calibration_key_is_by_content_and_stable_across_processes(tmp_path):
 
     for i in range(3):
         Image.new("RGB", (8, 8), (i * 40, 10, 20)).save(images / f"{i}.png")
-    code = f"from exporters.tflite_export import calibration_source; print(calibration_source({str(images)!r}))"
+    code = f"from exporters.tflite_export import representative_source; print(representative_source({str(images)!r}))"
     keys = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO).stdout.strip()
             for _ in range(2)}
-    assert len(keys) == 1 and keys == {calibration_source(str(images))}
+    assert len(keys) == 1 and keys == {representative_source(str(images))}
     moved = tmp_path / "elsewhere"
     images.rename(moved)
-    assert calibration_source(str(moved)) in keys  # same images, other folder: same key
+    assert representative_source(str(moved)) in keys  # same images, other folder: same key
     Image.new("RGB", (8, 8), (1, 2, 3)).save(moved / "0.png")
-    assert calibration_source(str(moved)) not in keys  # changed content: new key
+    assert representative_source(str(moved)) not in keys  # changed content: new key
 
 
-def test_calibrated_int8_export_hits_the_cache_in_a_new_process(tmp_path, artifact_cache):
+def test_int8_export_on_representative_images_hits_the_cache_in_a_new_process(tmp_path, artifact_cache):
     from PIL import Image
 
     images = tmp_path / "calib"
@@ -167,6 +168,32 @@ def test_calibrated_int8_export_hits_the_cache_in_a_new_process(tmp_path, artifa
     import json
 
     assert json.loads(first.stdout)["cached"] is False and json.loads(second.stdout)["cached"] is True
+
+
+def test_cache_keys_are_what_they_were_before_representative_data_had_its_name(monkeypatch):
+    """ExportRequest.representative was `calibration` when these keys were computed (at 3b2468e): an existing
+    cache stays valid. The exporter's and tools' versions are fixed here, so only the request's part is pinned."""
+    from bench.artifact import cache
+    from exporters.registry import ExportRequest
+
+    class FixedExporter:
+        version = "1"
+
+        def __init__(self, fmt):
+            self.format = fmt
+
+        def tool_versions(self):
+            return {"torch": "2.0.0", "ai_edge_torch": "1.0.0"}
+
+    monkeypatch.setattr(cache, "COUNTING_VERSION", 3)
+    default = ExportRequest("mobileone_s0", 224, "onnx", "fp32", representative="none")
+    assert cache.cache_key(default, FixedExporter("onnx")) == "fbe3ebe68c262217d4a2167d"
+    int8 = ExportRequest("mobileone_s0", 224, "tflite", "int8", representative="images@3:0123456789abcdef01234567",
+                         representative_dir="/tmp/imgs")
+    assert cache.cache_key(int8, FixedExporter("tflite")) == "a5c0f196bd5074ccc1e6985e"
+    # where the images lie is not in the key: their content is
+    moved = replace(int8, representative_dir=None)
+    assert cache.cache_key(moved, FixedExporter("tflite")) == "a5c0f196bd5074ccc1e6985e"
 
 
 def test_artifact_cache_defaults_to_the_user_cache_dir(monkeypatch, tmp_path):

@@ -127,15 +127,15 @@ def test_legacy_h5_converts(tf_models, cache):
     assert artifact.parity["rel_l2"] < 1e-3
 
 
-def test_int8_calibrates_on_a_directory_of_images(tf_models, cache, tmp_path):
+def test_int8_quantizes_on_a_directory_of_representative_images(tf_models, cache, tmp_path):
     from PIL import Image
 
     rng = np.random.default_rng(0)
     for i in range(3):  # of another size than the model's input: they are resized
         Image.fromarray(rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)).save(tmp_path / f"{i}.png")
-    artifact = artifact_from_tf_source(tf_models / "small.keras", precision="int8", calibration_dir=tmp_path,
+    artifact = artifact_from_tf_source(tf_models / "small.keras", precision="int8", representative_dir=tmp_path,
                                        root=cache)
-    assert artifact.facts["calibration"] == {"source": "dir", "images": 3}
+    assert artifact.facts["representative_data"] == {"source": "dir", "images": 3}
     assert artifact.parity["cosine"] >= 0.85 and artifact.parity["inputs"] == 4  # 3 images + the fixed input
     synthetic = artifact_from_tf_source(tf_models / "small.keras", precision="int8", root=cache)
     assert synthetic.key != artifact.key
@@ -209,7 +209,7 @@ TIMM_TWINS = {
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(TIMM_TWINS))
 def test_keras_zoo_entries_convert_and_run(name, cache):
-    artifact = ensure_artifact(ExportRequest(name, 224, "tflite", "fp32", calibration="none"), root=cache)
+    artifact = ensure_artifact(ExportRequest(name, 224, "tflite", "fp32", representative="none"), root=cache)
     assert artifact.resolution == 224 and artifact.parity["rel_l2"] < 1e-3
     _, timm_macs = TIMM_TWINS[name]
     assert artifact.macs == pytest.approx(timm_macs, rel=0.01)  # the same architecture, counted from the graph

@@ -29,9 +29,10 @@ __all__ = ["Artifact", "artifact_from_file", "artifact_from_tf_source", "cache_e
 
 def cache_key(request, exporter) -> str:
     key = {
-        # A zoo model's key is what it was before modules had content keys, so caches stay valid.
-        "request": {k: v for k, v in asdict(request).items()
-                    if k != "calibration_dir" and not (k == "content" and not v)},
+        # A zoo model's key is what it was before modules had content keys, and the representative data's
+        # description keeps its former name "calibration", so caches stay valid.
+        "request": {("calibration" if k == "representative" else k): v for k, v in asdict(request).items()
+                    if k != "representative_dir" and not (k == "content" and not v)},
         "exporter": exporter.format,
         "exporter_version": exporter.version,
         "tools": exporter.tool_versions(),
@@ -68,13 +69,13 @@ def ensure_artifact(request, *, root: Path | None = None, force: bool = False, n
     """Return the cached artifact for `request`, exporting it first if there is no complete entry.
 
     `build` makes the torch model (default: the zoo's `create_model`); a module given in Python passes its own.
-    keras/... zoo entries go through TensorFlow's converter (it reads `request.calibration_dir` itself)."""
+    keras/... zoo entries go through TensorFlow's converter (it reads `request.representative_dir` itself)."""
     from exporters import get_exporter
 
     exporter = get_exporter(request.format)
     if _is_keras_entry(request.model):
         return _ensure_keras_entry(request, root=root, force=force, notify=notify,
-                                   calibration_dir=request.calibration_dir)
+                                   representative_dir=request.representative_dir)
     entry, key = _entry_dir(request, exporter, root)
     if not force:
         found = entries.load(entry, notify=notify)
@@ -169,11 +170,11 @@ def artifact_from_file(path: str | os.PathLike, described: dict | None = None) -
 # artifact: the key is the source's content (or the zoo entry), the request and the tool versions.
 
 def artifact_from_tf_source(path: str | os.PathLike, *, precision: str = "fp32", resolution: int | None = None,
-                            calibration_dir: str | None = None, root: Path | None = None, force: bool = False,
+                            representative_dir: str | None = None, root: Path | None = None, force: bool = False,
                             notify=None) -> Artifact:
     """A SavedModel directory, .keras or .h5 file converted to TFLite at `precision` (fp32, fp16, int8), cached.
 
-    `resolution` pins an open height/width (a fixed one must match it); int8 calibrates on `calibration_dir`'s
+    `resolution` pins an open height/width (a fixed one must match it); int8 quantizes on `representative_dir`'s
     images, else synthetic ones. Bad input raises ArtifactError with one line and caches nothing."""
     from exporters.tensorflow_export import source_kind
 
@@ -181,7 +182,8 @@ def artifact_from_tf_source(path: str | os.PathLike, *, precision: str = "fp32",
     kind = source_kind(p)  # missing path, a directory with no saved_model.pb: one line, before any hashing
     model = p.stem if kind == "keras" else p.name
     return _ensure_tf({"kind": kind, "path": str(p)}, {"sha256": content_hash(p)}, model=model, precision=precision,
-                      resolution=resolution, calibration_dir=calibration_dir, root=root, force=force, notify=notify)
+                      resolution=resolution, representative_dir=representative_dir, root=root, force=force,
+                      notify=notify)
 
 
 def _is_keras_entry(model: str) -> bool:
@@ -198,7 +200,7 @@ def _keras_identity(request) -> dict:
 
 def _tf_key(identity: dict, precision: str, resolution: int | None, representative: str) -> str:
     """`representative`: what int8 quantization's representative images were (their description, from
-    exporters.tflite_export.calibration_source; "none" unless int8). The key's own name for it stays "calibration",
+    exporters.tflite_export.representative_source; "none" unless int8). The key's own name for it stays "calibration",
     so caches stay valid."""
     from exporters.tensorflow_export import CONVERTER_VERSION, tool_versions
 
@@ -212,7 +214,7 @@ def _tf_entry_dir(model: str, precision: str, resolution: int | None, key: str, 
 
 
 def _keras_representative(request) -> str:
-    return request.calibration if request.precision == "int8" else "none"
+    return request.representative if request.precision == "int8" else "none"
 
 
 def _keras_entry_dir(request, root: Path | None) -> tuple[Path, str]:
@@ -220,27 +222,30 @@ def _keras_entry_dir(request, root: Path | None) -> tuple[Path, str]:
     return _tf_entry_dir(request.model, request.precision, request.resolution, key, root), key
 
 
-def _ensure_keras_entry(request, *, root, force, notify, calibration_dir) -> Artifact:
-    from exporters.tflite_export import calibration_source
+def _ensure_keras_entry(request, *, root, force, notify, representative_dir) -> Artifact:
+    from exporters.tflite_export import representative_source
 
     representative = _keras_representative(request)
     if representative in ("synthetic", "none"):
-        calibration_dir = None
-    elif not calibration_dir or calibration_source(calibration_dir) != representative:
+        representative_dir = None
+    elif not representative_dir or representative_source(representative_dir) != representative:
         raise ArtifactError(f"{request.model}: int8 quantization needs the directory of the representative images "
-                            f"{representative} describes (calibration_dir)")
+                            f"{representative} describes (representative_dir)")
     return _ensure_tf({"kind": "zoo", "name": request.model}, _keras_identity(request), model=request.model,
-                      precision=request.precision, resolution=request.resolution, calibration_dir=calibration_dir,
-                      root=root, force=force, notify=notify, representative=representative)
+                      precision=request.precision, resolution=request.resolution,
+                      representative_dir=representative_dir, root=root, force=force, notify=notify,
+                      representative=representative)
 
 
 def _ensure_tf(source: dict, identity: dict, *, model: str, precision: str, resolution: int | None,
-               calibration_dir: str | None, root, force: bool, notify, representative: str | None = None) -> Artifact:
-    from exporters.tflite_export import calibration_source
+               representative_dir: str | None, root, force: bool, notify,
+               representative: str | None = None) -> Artifact:
+    from exporters.tflite_export import representative_source
 
     if representative is None:
-        representative = calibration_source(calibration_dir) if precision == "int8" else "none"
-    calibration_dir = str(Path(calibration_dir).resolve()) if calibration_dir and precision == "int8" else None
+        representative = representative_source(representative_dir) if precision == "int8" else "none"
+    given = representative_dir if precision == "int8" else None
+    representative_dir = str(Path(given).resolve()) if given else None
     key = _tf_key(identity, precision, resolution, representative)
     # A user's file is cached by its bytes alone: the same model under another name or path is the same entry.
     entry = _tf_entry_dir(model if source["kind"] == "zoo" else "tf", precision, resolution, key, root)
@@ -256,7 +261,7 @@ def _ensure_tf(source: dict, identity: dict, *, model: str, precision: str, reso
     started = time.perf_counter()
     try:
         artifact = _convert_tf(source, staging / filename, model=model, precision=precision, resolution=resolution,
-                               calibration_dir=calibration_dir)
+                               representative_dir=representative_dir)
     except BaseException:
         entries.abandon(staging)
         raise
@@ -267,11 +272,11 @@ def _ensure_tf(source: dict, identity: dict, *, model: str, precision: str, reso
 
 
 def _convert_tf(source: dict, out_path: Path, *, model: str, precision: str, resolution: int | None,
-                calibration_dir: str | None) -> Artifact:
+                representative_dir: str | None) -> Artifact:
     from exporters.tensorflow_export import convert_tf
     from exporters.tflite_graph import describe_tflite
 
-    facts = convert_tf(source, precision=precision, resolution=resolution, calibration_dir=calibration_dir,
+    facts = convert_tf(source, precision=precision, resolution=resolution, representative_dir=representative_dir,
                        out_path=out_path)
     described = describe_tflite(out_path)  # params and MACs from the converted graph
     if described["precision"] != precision:

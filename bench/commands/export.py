@@ -18,7 +18,7 @@ def export(
     precision: Optional[str] = typer.Option(None, "--precision", "-p", help="fp32, fp16 or int8."),
     resolution: Optional[int] = typer.Option(None, help="Input resolution (default: the paper's)."),
     input_kind: str = typer.Option("tensor", "--input", help="Core ML input: tensor (float16) or image."),
-    calibration_dir: Optional[Path] = typer.Option(None, help="Representative images for INT8 quantization (default: synthetic)."),
+    representative_dir: Optional[Path] = typer.Option(None, "--calibration-dir", help="Representative images for INT8 quantization (default: synthetic)."),
     out: Optional[Path] = typer.Option(None, help="Also copy the artifact into this directory."),
     force: bool = typer.Option(False, help="Export again even when the cache has it."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
@@ -32,7 +32,7 @@ def export(
 
         writable_dir(out, "--out")  # before the export, not after it
     spec = RunSpec(model=model, format=fmt, precision=precision, resolution=resolution, input_kind=input_kind,
-                   calibration_dir=str(calibration_dir) if calibration_dir else None)
+                   representative_dir=str(representative_dir) if representative_dir else None)
     artifact = resolve_artifact(prepare_export(spec), force=force, notify=ui.notify)
     path = _copy_to(artifact.path, out) if out else artifact.path
     summary = {**artifact.to_json(), "path": str(path)}

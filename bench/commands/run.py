@@ -33,7 +33,7 @@ def run(
     threads: int = typer.Option(1, help="CPU threads (1 is the mobile-like setting)."),
     resolution: Optional[int] = typer.Option(None, help="Input resolution (default: the model's paper resolution)."),
     input_kind: str = typer.Option("tensor", "--input", help="Core ML input: tensor (float16) or image."),
-    calibration_dir: Optional[Path] = typer.Option(None, help="Representative images for INT8 quantization (default: synthetic)."),
+    representative_dir: Optional[Path] = typer.Option(None, "--calibration-dir", help="Representative images for INT8 quantization (default: synthetic)."),
     suite: Optional[str] = typer.Option(None, help="Run a named suite (see `bench models --suite`): ci, mobileone-activations, ..."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print every command the run would issue, in order; run nothing."),
     store: Optional[Path] = typer.Option(None, help="SQLite store (default: $BENCH_STORE or results/bench.sqlite)."),
@@ -53,7 +53,7 @@ def run(
         raise BenchError(f"unknown --input '{input_kind}'; known: image, tensor")
     _check_input_kind(input_kind, target, suite, model)
     specs = _specs(model, target, fmt, precision, suite, list(ctx.args), resolution=resolution, threads=threads,
-                   input_kind=input_kind, calibration_dir=str(calibration_dir) if calibration_dir else None,
+                   input_kind=input_kind, representative_dir=str(representative_dir) if representative_dir else None,
                    phones=tuple(phone))
     if not dry_run:
         check_writable(store)

@@ -18,13 +18,14 @@ from exporters.source import KerasModule, KerasZooModel, ModelFile, TensorFlowMo
 def export_request(deployment: Deployment):
     """The export request of a zoo model or a module, as the deployment's choice says."""
     from exporters.registry import ExportRequest
-    from exporters.tflite_export import calibration_source
+    from exporters.tflite_export import representative_source
 
     choice, int8 = deployment.choice, deployment.choice.precision == "int8"
+    representative_dir = choice.representative_dir if int8 else None
     return ExportRequest(
         model=deployment.source.name, resolution=choice.resolution, format=choice.format, precision=choice.precision,
-        input_kind=choice.input_kind, calibration=calibration_source(choice.calibration_dir) if int8 else "none",
-        calibration_dir=choice.calibration_dir if int8 else None,
+        input_kind=choice.input_kind, representative=representative_source(representative_dir) if int8 else "none",
+        representative_dir=representative_dir,
         content=deployment.source.content_key() if isinstance(deployment.source, TorchModule) else "")
 
 
@@ -37,7 +38,8 @@ def _exported(deployment: Deployment, force: bool, notify) -> Artifact:
 
 def _converted(deployment: Deployment, force: bool, notify) -> Artifact:
     return artifact_from_tf_source(tf_path(deployment.source), precision=deployment.precision,
-                                   resolution=deployment.choice.resolution, calibration_dir=deployment.choice.calibration_dir, force=force, notify=notify)
+                                   resolution=deployment.choice.resolution,
+                                   representative_dir=deployment.choice.representative_dir, force=force, notify=notify)
 
 
 def tf_path(source) -> Path:

@@ -18,7 +18,7 @@ class RunSpec:
     resolution: int | None = None
     threads: int = 1
     input_kind: str = "tensor"
-    calibration_dir: str | None = None
+    representative_dir: str | None = None  # int8's representative images (the CLI's --calibration-dir)
     options: dict = field(default_factory=dict)  # target options as given (validated by the target in `prepare`)
     input_size: tuple | None = None  # a torch.nn.Module's input shape
     name: str | None = None  # what a module is called in records
@@ -86,7 +86,7 @@ def prepare(spec: RunSpec) -> list[Deployment]:
     target.check_threads(spec.threads)  # more threads than the machine's cores would time each other
     check_resolution(spec.resolution)  # before an export could try to allocate it
     source = resolve_source(spec.model, input_size=spec.input_size, name=spec.name)
-    choice = source.choose(Wanted(spec.format, spec.precision, spec.resolution, spec.calibration_dir,
+    choice = source.choose(Wanted(spec.format, spec.precision, spec.resolution, spec.representative_dir,
                                   spec.input_kind), target)
     target.check_options(choice.format, choice.precision, options)
     calibrations = calibrations_for_run(spec.phones, target, choice.format, choice.precision, spec.threads, options)
@@ -101,7 +101,8 @@ def prepare_export(spec: RunSpec) -> Deployment:
     source = resolve_source(spec.model, input_size=spec.input_size, name=spec.name)
     fmt = spec.format or source.export_format  # onnx for a torch model, tflite for a TensorFlow one
     place = export_only(fmt)
-    choice = source.choose(Wanted(fmt, spec.precision, spec.resolution, spec.calibration_dir, spec.input_kind), place)
+    choice = source.choose(Wanted(fmt, spec.precision, spec.resolution, spec.representative_dir, spec.input_kind),
+                           place)
     return Deployment(spec, source, choice, place, {})
 
 

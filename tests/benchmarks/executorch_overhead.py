@@ -43,9 +43,9 @@ def main() -> None:
     args = parser.parse_args()
 
     entry = get_entry(args.model)
-    calibration = "synthetic" if args.precision == "int8" else "none"
+    representative = "synthetic" if args.precision == "int8" else "none"
     artifact = ensure_artifact(ExportRequest(entry.name, entry.resolution, "pte", args.precision,
-                                             calibration=calibration))
+                                             representative=representative))
     protocol = get_protocol("mobileone").with_overrides(runs=args.runs, warmup=0)
     harness_min, bare_min = [], []
     with pinned(1):
