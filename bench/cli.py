@@ -59,18 +59,9 @@ app.add_typer(import_app, name="import")
 # `bench run` passes the flags it does not define itself to the chosen target, which declares what it takes.
 app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
             epilog=run.TARGET_FLAGS_HELP)(run.run)
-app.command()(export.export)
-app.command()(listings.models)
-app.command()(listings.targets)
-app.command()(listings.results)
-app.command()(phones.phones)
-app.command()(phones.calibrate)
-app.command()(sweep.sweep)
-app.command()(analysis.analyze)
-app.command()(analysis.roofline)
-app.command()(analysis.report)
-app.command()(regression.compare)
-app.command()(regression.ab)
+for command in (export.export, listings.models, listings.targets, listings.results, phones.phones, phones.calibrate,
+                sweep.sweep, analysis.analyze, analysis.roofline, analysis.report, regression.compare, regression.ab):
+    app.command()(command)  # named after its function, listed by --help in this order
 import_app.command("benchmark-model")(imports.benchmark_model)
 import_app.command("ios-result")(imports.ios_result)
 import_app.command("aihub")(imports.aihub)

@@ -8,5 +8,5 @@ from bench.pipeline.coordinator import Hooks, RunResult, plan_cells, run_cells
 from bench.pipeline.records import cell_record, measure_cell, measured, record_of
 from bench.pipeline.spec import Cell, Deployment, RunSpec, prepare, prepare_export
 
-__all__ = ["Cell", "Deployment", "Hooks", "RunResult", "RunSpec", "cell_record", "measure_cell", "measured", "record_of",
-           "plan_cells", "planned_artifact", "prepare", "prepare_export", "resolve_artifact", "run_cells"]
+__all__ = ["Cell", "Deployment", "Hooks", "RunResult", "RunSpec", "cell_record", "measure_cell", "measured",
+           "record_of", "plan_cells", "planned_artifact", "prepare", "prepare_export", "resolve_artifact", "run_cells"]

@@ -11,27 +11,13 @@ should be at most 1.02.
 from __future__ import annotations
 
 import argparse
-import time
-
-import numpy as np
 
 from bench.artifact.cache import ensure_artifact
-from bench.core.protocols import get_protocol
 from bench.zoo import get_entry
 from devices.affinity import pinned
 from devices.executorch_host import ExecuTorchSession
-from devices.timing import measure_repeats
 from exporters.registry import ExportRequest
-
-
-def bare_loop(session, runs: int) -> list[int]:
-    execute, inputs, clock = session.method.execute, session.inputs, time.perf_counter_ns
-    out = []
-    for _ in range(runs):
-        t0 = clock()
-        execute(inputs)
-        out.append(clock() - t0)
-    return out
+from harness_overhead import alternated, print_ratio  # beside this script, whose folder a script run puts on sys.path
 
 
 def main() -> None:
@@ -46,23 +32,12 @@ def main() -> None:
     representative = "synthetic" if args.precision == "int8" else "none"
     artifact = ensure_artifact(ExportRequest(entry.name, entry.resolution, "pte", args.precision,
                                              representative=representative))
-    protocol = get_protocol("mobileone").with_overrides(runs=args.runs, warmup=0)
-    harness_min, bare_min = [], []
     with pinned(1):
         session = ExecuTorchSession(artifact.path, threads=1)
-        bare_loop(session, 100)  # warm-up for both
-        for _ in range(args.rounds):
-            harness = measure_repeats(session.call, protocol, progress=lambda n: None)[0]
-            bare = bare_loop(session, args.runs)
-            harness_min.append(min(harness))
-            bare_min.append(min(bare))
-    h, b = min(harness_min) / 1e6, min(bare_min) / 1e6
+        harness_min, bare_min = alternated(session, session.method.execute, session.inputs, args.rounds, args.runs)
     print(f"model {args.model} pte/{args.precision}: {args.rounds} alternating rounds of {args.runs} runs, "
           f"threadpool {session.threads} thread(s), pinned")
-    print(f"harness min {h:.4f} ms, bare loop min {b:.4f} ms")
-    print(f"per-round median of mins: harness {np.median(harness_min) / 1e6:.4f} ms, "
-          f"bare {np.median(bare_min) / 1e6:.4f} ms")
-    print(f"ratio harness/bare (min) = {h / b:.4f}  (goal <= 1.02)")
+    print_ratio(harness_min, bare_min)
 
 
 if __name__ == "__main__":

@@ -22,14 +22,35 @@ from devices.timing import measure_repeats
 from exporters.registry import ExportRequest
 
 
-def bare_loop(session, runs: int) -> list[int]:
-    run, binding, clock = session.session.run_with_iobinding, session.binding, time.perf_counter_ns
+def bare_loop(step, argument, runs: int) -> list[int]:
+    """The smallest loop that can time one inference, `step(argument)`: nanoseconds per run."""
+    clock = time.perf_counter_ns
     out = []
     for _ in range(runs):
         t0 = clock()
-        run(binding)
+        step(argument)
         out.append(clock() - t0)
     return out
+
+
+def alternated(session, step, argument, rounds: int, runs: int) -> tuple[list[int], list[int]]:
+    """Each round's minimum of the harness and of the bare loop on the same session, alternated so the machine's
+    other load hits both alike."""
+    protocol = get_protocol("mobileone").with_overrides(runs=runs, warmup=0)
+    harness_min, bare_min = [], []
+    bare_loop(step, argument, 100)  # warm-up for both
+    for _ in range(rounds):
+        harness_min.append(min(measure_repeats(session.call, protocol, progress=lambda n: None)[0]))
+        bare_min.append(min(bare_loop(step, argument, runs)))
+    return harness_min, bare_min
+
+
+def print_ratio(harness_min: list[int], bare_min: list[int]) -> None:
+    h, b = min(harness_min) / 1e6, min(bare_min) / 1e6
+    print(f"harness min {h:.4f} ms, bare loop min {b:.4f} ms")
+    print(f"per-round median of mins: harness {np.median(harness_min) / 1e6:.4f} ms, "
+          f"bare {np.median(bare_min) / 1e6:.4f} ms")
+    print(f"ratio harness/bare (min) = {h / b:.4f}  (goal <= 1.02)")
 
 
 def main() -> None:
@@ -41,21 +62,12 @@ def main() -> None:
 
     entry = get_entry(args.model)
     artifact = ensure_artifact(ExportRequest(entry.name, entry.resolution, "onnx", "fp32"))
-    protocol = get_protocol("mobileone").with_overrides(runs=args.runs, warmup=0)
-    harness_min, bare_min = [], []
     with pinned(1):
         session = OnnxRuntimeSession(artifact.path, threads=1)
-        bare_loop(session, 100)  # warm-up for both
-        for _ in range(args.rounds):
-            harness = measure_repeats(session.call, protocol, progress=lambda n: None)[0]
-            bare = bare_loop(session, args.runs)
-            harness_min.append(min(harness))
-            bare_min.append(min(bare))
-    h, b = min(harness_min) / 1e6, min(bare_min) / 1e6
+        harness_min, bare_min = alternated(session, session.session.run_with_iobinding, session.binding,
+                                           args.rounds, args.runs)
     print(f"model {args.model}: {args.rounds} alternating rounds of {args.runs} runs, 1 thread, pinned")
-    print(f"harness min {h:.4f} ms, bare loop min {b:.4f} ms")
-    print(f"per-round median of mins: harness {np.median(harness_min) / 1e6:.4f} ms, bare {np.median(bare_min) / 1e6:.4f} ms")
-    print(f"ratio harness/bare (min) = {h / b:.4f}  (goal <= 1.02)")
+    print_ratio(harness_min, bare_min)
 
 
 if __name__ == "__main__":
