@@ -21,6 +21,7 @@ READERS = {
     "onnx": "exporters.onnx_graph:traffic",
     "tflite": "exporters.tflite_graph:traffic",
     "coreml": "exporters.coreml_export:traffic",
+    "pte": "exporters.pte_file:traffic",
 }
 
 

@@ -92,7 +92,9 @@ class PteExporter(Exporter):
     format = "pte"
     precisions = ("fp32", "int8")
     suffix = ".pte"
-    version = "2"  # 2: ops left outside the delegate named as torch names them (aten.sum.dim_IntList)
+    # 2: ops left outside the delegate named as torch names them (aten.sum.dim_IntList); 3: the deployed graph's
+    # memory traffic in the facts (exporters/pte_file.py), which entries made before lack
+    version = "3"
 
     def tool_versions(self) -> dict:
         return package_versions("torch", "executorch", "torchao")
