@@ -78,6 +78,13 @@ def read_graph(path: Path) -> DeployedGraph:
     """The operators and tensors of a .pte: every KernelCall of the program, and every node of each XNNPACK
     payload in place of the DelegateCall that runs it. Raises ArtifactError for a file that is not a .pte this
     ExecuTorch reads, or one that holds a delegate other than XNNPACK (its payload is another backend's format)."""
+    try:
+        return _read_graph(path)
+    except (IndexError, KeyError, TypeError, struct.error, subprocess.TimeoutExpired) as exc:
+        raise ArtifactError(f"{path.name}: a .pte this reader cannot follow ({type(exc).__name__}: {exc})") from None
+
+
+def _read_graph(path: Path) -> DeployedGraph:
     data = _read(path)
     program_size, segment_base = _extended_header(data, path)
     program = _decode(data[:program_size], _schema("exir/_serialize/program.fbs"), path)

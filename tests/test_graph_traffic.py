@@ -66,6 +66,7 @@ def _conv_relu_erf():
 def test_pte_traffic_by_hand(tmp_path):
     pytest.importorskip("executorch", reason="the executorch extra is not installed")
     from bench.artifact.cache import ensure_artifact
+    from bench.core.errors import ArtifactError
     from exporters.pte_file import read_graph
     from exporters.registry import ExportRequest
 
@@ -78,6 +79,11 @@ def test_pte_traffic_by_hand(tmp_path):
     assert t.weight_bytes == 2 * 3 * 3 * 3 * 4 + 2 * 4  # the filter and the bias, once
     assert t.ops == 4 and artifact.memory_traffic == t.total_bytes
     assert read_graph(artifact.path).xnn_datatypes == {"xnn_datatype_fp32"}
+    cut = tmp_path / "cut.pte"  # a truncated copy: refused by the reader, and no figure rather than a failed export
+    cut.write_bytes(artifact.path.read_bytes()[:200])
+    with pytest.raises(ArtifactError):
+        graph_traffic(cut, "pte")
+    assert traffic_if_known(cut, "pte") is None
 
 
 def test_a_file_that_is_not_a_pte_is_refused_by_the_reader(tmp_path):
