@@ -18,7 +18,7 @@ import re
 import struct
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.core.errors import ArtifactError
@@ -45,6 +45,8 @@ _XNN_ITEMSIZE = {
 class Tensor:
     nbytes: int
     constant: bool
+    elements: int = 0
+    dtype: str = ""  # the schema's name of the element type (FLOAT, xnn_datatype_qcint8, ...)
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,8 @@ class Operator:
     """One operator of the deployed graph: the tensors it reads and writes (a key per tensor of its graph)."""
 
     tensors: tuple
+    macs: int = 0  # convolutions, fully connected and batched matrix products inside XNNPACK; 0 elsewhere
+    kernel: str | None = None  # the ExecuTorch kernel's name ("aten::erf.out"); None for an XNNPACK node
 
 
 @dataclass
@@ -60,6 +64,8 @@ class DeployedGraph:
     tensors: dict  # key -> Tensor
     constant_bytes: int  # every constant the file holds for the graph, once (XNNPACK's packed weights included)
     xnn_datatypes: set  # the XNNPACK datatypes of the constant tensors (e.g. xnn_datatype_qcint8 for int8 weights)
+    input_sizes: list = field(default_factory=list)  # each program input's sizes (NCHW for an image model)
+    delegate_calls: int = 0
 
 
 def traffic(path: Path):
@@ -72,6 +78,43 @@ def traffic(path: Path):
                       if not graph.tensors[key].constant)
     return Traffic(activation_bytes=int(activations), weight_bytes=int(graph.constant_bytes),
                    ops=len(graph.operators))
+
+
+_INT8_WEIGHTS = {"xnn_datatype_qcint8", "xnn_datatype_qint8", "CHAR", "QINT8"}
+_FP16_WEIGHTS = {"xnn_datatype_fp16", "HALF"}
+
+
+def describe_pte(path: Path) -> dict:
+    """Params, MACs, input resolution and precision of a .pte, read from its graph as for the other formats: params
+    are the constant tensors' elements (filters and biases; quantization scales are not tensors of the graph), MACs
+    those of XNNPACK's convolutions, fully connected layers and batched products, precision the weights' type."""
+    graph = read_graph(Path(path))
+    if len(graph.input_sizes) != 1 or len(graph.input_sizes[0]) != 4:
+        raise ArtifactError(f"{Path(path).name}: expected one NCHW image input, found inputs {graph.input_sizes}")
+    shape = graph.input_sizes[0]
+    constants = [t for t in graph.tensors.values() if t.constant]
+    dtypes = {t.dtype for t in constants}
+    precision = "int8" if dtypes & _INT8_WEIGHTS else ("fp16" if dtypes & _FP16_WEIGHTS else "fp32")
+    return {"params": sum(t.elements for t in constants), "macs": sum(op.macs for op in graph.operators),
+            "input_shape": shape, "resolution": shape[2] if shape[1] == 3 else shape[-1], "precision": precision,
+            "facts": {"delegation": delegation_of(graph)}}
+
+
+def delegation_of(graph: DeployedGraph) -> dict:
+    """What share of a file's operators XNNPACK runs, in the shape of the exporter's delegation facts
+    (exporters/pte_graph.py) so that tables flag a partly delegated file and --require-full-delegation refuses it.
+    Counted here on the file: XNNPACK's nodes against the kernels ExecuTorch runs itself (named as the program
+    names them, "aten::erf.out")."""
+    delegated = sum(1 for op in graph.operators if op.kernel is None)
+    left: dict = {}
+    for op in graph.operators:
+        if op.kernel is not None:
+            left[op.kernel] = left.get(op.kernel, 0) + 1
+    total = delegated + sum(left.values())
+    return {"backend": "XnnpackBackend", "delegated_ops": delegated, "total_ops": total,
+            "share": round(delegated / total, 4) if total else 0.0, "subgraphs": graph.delegate_calls,
+            "graph": "full" if total and not left else "partial", "not_delegated": left,
+            "counted_on": "the file: XNNPACK nodes and ExecuTorch kernels"}
 
 
 def read_graph(path: Path) -> DeployedGraph:
@@ -92,12 +135,17 @@ def _read_graph(path: Path) -> DeployedGraph:
     named_seen: set = set()
     for plan_index, plan in enumerate(program.get("execution_plan", [])):
         values = plan.get("values", [])
+        if plan.get("name") == "forward":
+            graph.input_sizes = [values[i]["val"].get("sizes", []) for i in plan.get("inputs", [])
+                                 if values[i].get("val_type") == "Tensor"]
         for chain in plan.get("chains", []):
             for instruction in chain.get("instructions", []):
                 kind, args = instruction.get("instr_args_type"), instruction.get("instr_args", {})
                 if kind == "KernelCall":
-                    graph.operators.append(_kernel_call(args, values, plan_index, graph))
+                    graph.operators.append(_kernel_call(args, values, plan_index, graph,
+                                                        _kernel_name(plan["operators"][args["op_index"]])))
                 elif kind == "DelegateCall":
+                    graph.delegate_calls += 1
                     delegate = plan["delegates"][args["delegate_index"]]
                     payload = _delegate_payload(delegate, program, data, segment_base, path)
                     _add_xnnpack(payload, (plan_index, args["delegate_index"]), graph, named_seen, path)
@@ -124,7 +172,12 @@ def _extended_header(data: bytes, path: Path) -> tuple[int, int]:
     return program_size, segment_base
 
 
-def _kernel_call(args: dict, values: list, plan_index: int, graph: DeployedGraph) -> Operator:
+def _kernel_name(operator: dict) -> str:
+    overload = operator.get("overload")
+    return operator.get("name", "?") + (f".{overload}" if overload else "")
+
+
+def _kernel_call(args: dict, values: list, plan_index: int, graph: DeployedGraph, name: str) -> Operator:
     """A kernel ExecuTorch runs itself: its arguments are its inputs and its out= tensors alike, so every tensor
     argument is one read or one write."""
     keys = []
@@ -133,7 +186,7 @@ def _kernel_call(args: dict, values: list, plan_index: int, graph: DeployedGraph
             key = ("program", plan_index, tensor_index)
             graph.tensors.setdefault(key, _program_tensor(values[tensor_index]["val"]))
             keys.append(key)
-    return Operator(tuple(dict.fromkeys(keys)))
+    return Operator(tuple(dict.fromkeys(keys)), kernel=name)
 
 
 def _tensor_indices(values: list, index: int) -> list[int]:
@@ -153,7 +206,7 @@ def _program_tensor(tensor: dict) -> Tensor:
     # A constant lives in the program's constant data (data_buffer_idx > 0) or in an external file; an activation
     # is memory-planned or a graph input.
     constant = tensor.get("data_buffer_idx", 0) > 0 or bool(tensor.get("extra_tensor_info"))
-    return Tensor(nbytes=elements * itemsize, constant=constant)
+    return Tensor(nbytes=elements * itemsize, constant=constant, elements=elements, dtype=tensor["scalar_type"])
 
 
 def _program_constant_bytes(program: dict) -> int:
@@ -186,23 +239,42 @@ def _add_xnnpack(payload: bytes, delegate_key: tuple, graph: DeployedGraph, name
     flatbuffer_offset, flatbuffer_size = struct.unpack_from("<II", payload, 10)
     xnn = _decode(payload[flatbuffer_offset:flatbuffer_offset + flatbuffer_size],
                   _schema("backends/xnnpack/serialization/schema.fbs"), path)
+    dims = {}
     for value in xnn.get("xvalues", []):
         tensor = value["xvalue_union"]
         tensor = tensor.get("tensor_value", tensor)  # a quantized tensor wraps its plain description
-        nbytes = math.ceil(math.prod(tensor.get("dims", [])) * _xnn_itemsize(tensor["datatype"]))
+        elements = math.prod(tensor.get("dims", []))
         constant = tensor.get("constant_buffer_idx", 0) > 0
         if constant:
             graph.xnn_datatypes.add(tensor["datatype"])
-        graph.tensors[("xnnpack", delegate_key, tensor["id_out"])] = Tensor(nbytes=nbytes, constant=constant)
+        dims[tensor["id_out"]] = tensor.get("dims", [])
+        graph.tensors[("xnnpack", delegate_key, tensor["id_out"])] = Tensor(
+            nbytes=math.ceil(elements * _xnn_itemsize(tensor["datatype"])), constant=constant,
+            elements=elements if constant else 0, dtype=tensor["datatype"])
     for node in xnn.get("xnodes", []):
-        ids = [v for k, v in node["xnode_union"].items() if k.endswith("_id") and isinstance(v, int)
-               and v != _INVALID_ID]
-        graph.operators.append(Operator(tuple(dict.fromkeys(("xnnpack", delegate_key, i) for i in ids))))
+        fields = node["xnode_union"]
+        ids = [v for k, v in fields.items() if k.endswith("_id") and isinstance(v, int) and v != _INVALID_ID]
+        graph.operators.append(Operator(tuple(dict.fromkeys(("xnnpack", delegate_key, i) for i in ids)),
+                                        macs=_xnn_macs(node["xnode_union_type"], fields, dims)))
     for entry in xnn.get("constant_data", [])[1:]:  # entry 0 is reserved for "not a constant"
         name = entry.get("named_key") or (delegate_key, entry.get("offset"))
         if name not in named_seen:
             named_seen.add(name)
             graph.constant_bytes += entry.get("size", 0)
+
+
+def _xnn_macs(kind: str, node: dict, dims: dict) -> int:
+    """Multiply-accumulates of one XNNPACK node, by the convention of the ONNX and TFLite readers (output elements
+    times the products each takes; a transposed convolution: input elements times what each feeds)."""
+    out = math.prod(dims.get(node.get("output_id"), []) or [0])
+    if kind in ("XNNConv2d", "XNNDepthwiseConv2d"):  # a depthwise node has one input channel per group
+        return out * node["kernel_height"] * node["kernel_width"] * node["group_input_channels"]
+    if kind == "XNNConvTranspose2d":
+        taken = math.prod(dims.get(node["input1_id"], []) or [0])
+        return taken * node["kernel_height"] * node["kernel_width"] * node["group_output_channels"]
+    if kind in ("XNNFullyConnected", "XNNBatchMatrixMultiply"):  # the shared dimension is the first input's last
+        return out * (dims.get(node["input1_id"]) or [0])[-1]
+    return 0
 
 
 def _xnn_itemsize(datatype: str) -> float:
