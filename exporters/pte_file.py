@@ -1,4 +1,6 @@
-"""The deployed graph inside a .pte file, read from the file itself: the program and each XNNPACK payload.
+"""The deployed graph inside a .pte file, read from the file itself: the program and each XNNPACK payload. It
+gives the file's memory traffic (exporters/graph_traffic.py) and, for a .pte the user brings, what the exporter
+knows of its own: precision, resolution, params, MACs and the delegated share.
 
 A .pte is a flatbuffer program (ExecuTorch's program.fbs) whose delegated parts are opaque payloads; the XNNPACK
 payload is a header and a second flatbuffer (the XNNPACK backend's schema.fbs) naming every tensor XNNPACK runs
@@ -63,7 +65,6 @@ class DeployedGraph:
     operators: list  # Operator, in the order they run
     tensors: dict  # key -> Tensor
     constant_bytes: int  # every constant the file holds for the graph, once (XNNPACK's packed weights included)
-    xnn_datatypes: set  # the XNNPACK datatypes of the constant tensors (e.g. xnn_datatype_qcint8 for int8 weights)
     input_sizes: list = field(default_factory=list)  # each program input's sizes (NCHW for an image model)
     delegate_calls: int = 0
 
@@ -131,7 +132,7 @@ def _read_graph(path: Path) -> DeployedGraph:
     data = _read(path)
     program_size, segment_base = _extended_header(data, path)
     program = _decode(data[:program_size], _schema("exir/_serialize/program.fbs"), path)
-    graph = DeployedGraph(operators=[], tensors={}, constant_bytes=0, xnn_datatypes=set())
+    graph = DeployedGraph(operators=[], tensors={}, constant_bytes=0)
     named_seen: set = set()
     for plan_index, plan in enumerate(program.get("execution_plan", [])):
         values = plan.get("values", [])
@@ -245,8 +246,6 @@ def _add_xnnpack(payload: bytes, delegate_key: tuple, graph: DeployedGraph, name
         tensor = tensor.get("tensor_value", tensor)  # a quantized tensor wraps its plain description
         elements = math.prod(tensor.get("dims", []))
         constant = tensor.get("constant_buffer_idx", 0) > 0
-        if constant:
-            graph.xnn_datatypes.add(tensor["datatype"])
         dims[tensor["id_out"]] = tensor.get("dims", [])
         graph.tensors[("xnnpack", delegate_key, tensor["id_out"])] = Tensor(
             nbytes=math.ceil(elements * _xnn_itemsize(tensor["datatype"])), constant=constant,
