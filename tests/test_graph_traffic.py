@@ -1,10 +1,14 @@
 """Memory traffic of the deployed graph: by hand on a tiny ONNX graph, then on real exports in every format."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
 from bench.core.record import Subject
 from exporters.graph_traffic import READERS, graph_traffic, traffic_if_known
+from tests.conftest import REPO
 
 
 @pytest.fixture
@@ -79,6 +83,9 @@ def test_pte_traffic_by_hand(tmp_path):
     assert t.weight_bytes == 2 * 3 * 3 * 3 * 4 + 2 * 4  # the filter and the bias, once
     assert t.ops == 4 and artifact.memory_traffic == t.total_bytes
     assert {t.dtype for t in read_graph(artifact.path).tensors.values() if t.constant} == {"xnn_datatype_fp32"}
+    reads_alone = ("import sys; from exporters.pte_file import describe_pte; from pathlib import Path; "
+                   f"describe_pte(Path({str(artifact.path)!r})); assert 'torch' not in sys.modules")
+    assert subprocess.run([sys.executable, "-c", reads_alone], cwd=REPO).returncode == 0  # no torch to read a .pte
     cut = tmp_path / "cut.pte"  # a truncated copy: refused by the reader, and no figure rather than a failed export
     cut.write_bytes(artifact.path.read_bytes()[:200])
     with pytest.raises(ArtifactError):
