@@ -8,7 +8,7 @@ keeps activations on chip moves less, so this is a property of the graph, compar
 `ops` counts the graph's operators, constants excluded (ONNX Constant nodes, Core ML const ops).
 
 A format registers its reader here by module name (imported only when a file of that format is read); a new
-runtime (ExecuTorch .pte, ...) adds one line to READERS and one function `traffic(path) -> Traffic`.
+runtime adds one line to READERS and one function `traffic(path) -> Traffic`.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ READERS = {
     "onnx": "exporters.onnx_graph:traffic",
     "tflite": "exporters.tflite_graph:traffic",
     "coreml": "exporters.coreml_export:traffic",
+    "pte": "exporters.pte_file:traffic",
 }
 
 

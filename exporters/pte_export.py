@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.core.errors import ArtifactError, ExportError
+from bench.core.errors import ExportError
 from exporters.parity import FP32_REL_L2, INT8_MIN_COSINE, agreement, mean_agreement, require_cosine, require_rel_l2
 from exporters.quiet import converter_output_captured
 from exporters.registry import Exporter, register_exporter
@@ -92,16 +92,17 @@ class PteExporter(Exporter):
     format = "pte"
     precisions = ("fp32", "int8")
     suffix = ".pte"
-    version = "2"  # 2: ops left outside the delegate named as torch names them (aten.sum.dim_IntList)
+    # 2: ops left outside the delegate named as torch names them (aten.sum.dim_IntList); 3: the deployed graph's
+    # memory traffic in the facts (exporters/pte_file.py), which entries made before lack
+    version = "3"
 
     def tool_versions(self) -> dict:
         return package_versions("torch", "executorch", "torchao")
 
     def describe(self, path):
-        # A .pte keeps its weights, and whether they are int8, inside the XNNPACK payload, which ExecuTorch's public
-        # API does not read back: a user's .pte would be labelled with a guessed precision. Refused instead.
-        raise ArtifactError(f"{Path(path).name}: bench measures .pte files it exports itself (the precision of a "
-                            f"user's .pte is not readable from the file); pass the model instead, with --format pte")
+        from exporters.pte_file import describe_pte
+
+        return describe_pte(Path(path))
 
     def export(self, model, request, out_path, context) -> dict:
         import torch

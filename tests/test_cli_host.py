@@ -45,6 +45,11 @@ def test_run_json_end_to_end(store_path, artifact_cache):
 
     listed = run_bench("results", "--store", store_path, "--json")
     assert listed.returncode == 0 and json.loads(listed.stdout)[0]["id"] == record["id"]
+    from bench.commands.stored import stored_records
+    from bench.output import write
+
+    table = write("table", stored_records(store_path))  # `bench run`'s table: the graph's proxies beside the figure
+    assert "traffic (MB)" in table and f"{record['memory_traffic'] / 1e6:.1f}" in table and record["memory_traffic"] > 0
     csv_path = store_path.parent / "out.csv"
     assert run_bench("results", "--store", store_path, "--csv", csv_path).returncode == 0
     import pandas as pd

@@ -4,6 +4,9 @@ Real exports of small networks (a few seconds each) and real runs of ExecuTorch'
 
 from __future__ import annotations
 
+import json
+import shutil
+
 import numpy as np
 import pytest
 
@@ -136,7 +139,41 @@ def test_the_host_target_times_a_pte_pinned_on_one_thread_and_keeps_raw_samples(
     assert record.extra["partially_delegated"] is False
 
 
-def test_a_users_pte_file_is_refused_in_one_line(tmp_path):
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+def test_a_users_pte_file_is_read_from_the_file_as_the_exporter_counted_it(tmp_path, precision):
+    """A .pte the user brings: params, MACs, resolution and precision read from its program and XNNPACK payload,
+    equal to what the exporter counted on the torch graph it lowered."""
+    from bench.artifact.cache import artifact_from_file
+
+    exported = _export(tiny_net(16), "tiny16_et", precision, root=tmp_path / "cache")
+    theirs = tmp_path / "theirs.pte"
+    shutil.copy(exported.path, theirs)
+    brought = artifact_from_file(theirs)
+    assert (brought.params, brought.macs) == (exported.facts["deployed_graph"]["params"],
+                                              exported.facts["deployed_graph"]["macs"])
+    assert brought.precision == precision and brought.resolution == SIDE and brought.format == "pte"
+    assert brought.memory_traffic == exported.memory_traffic
+    assert brought.facts["delegation"]["graph"] == "full" and brought.facts["delegation"]["not_delegated"] == {}
+
+
+def test_a_users_partly_delegated_pte_is_flagged_and_refused_when_full_delegation_is_required(tmp_path):
+    from tests.conftest import run_bench
+
+    theirs = tmp_path / "erf_head.pte"
+    shutil.copy(_export(ErfHead(), "erf_head", root=tmp_path / "cache").path, theirs)
+    store = tmp_path / "s.sqlite"
+    refused = run_bench("run", "--model", theirs, "--target", "host-executorch", "--require-full-delegation",
+                        "--store", store)
+    lines = [line for line in refused.stderr.splitlines() if line.strip()]
+    assert refused.returncode != 0 and len(lines) == 1 and "aten::erf.out x1" in lines[0], refused.stderr
+    measured = run_bench("run", "--model", theirs, "--target", "host-executorch", "--runs", "5", "--warmup", "1",
+                         "--store", store, "--json")
+    assert measured.returncode == 0, measured.stderr
+    record = json.loads(measured.stdout)
+    assert record["extra"]["partially_delegated"] is True and record["precision"] == "fp32"
+
+
+def test_a_file_that_is_not_a_pte_is_refused_in_one_line(tmp_path):
     from tests.conftest import run_bench
 
     pte = tmp_path / "model.pte"
@@ -144,7 +181,8 @@ def test_a_users_pte_file_is_refused_in_one_line(tmp_path):
     result = run_bench("run", "--model", pte, "--target", "host-executorch", "--store", tmp_path / "s.sqlite")
     assert result.returncode != 0 and "Traceback" not in result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and "bench measures .pte files it exports itself" in lines[0], result.stderr
+    assert len(lines) == 1 and "model.pte is not an ExecuTorch program (.pte)" in lines[0], result.stderr
+    assert not (tmp_path / "s.sqlite").exists()
 
 
 # ---------------------------------------------------------------- arm64-emu: ExecuTorch's aarch64 runtime under qemu
@@ -169,9 +207,6 @@ def tiny_ptes(tmp_path_factory):
 
 
 def test_executorch_aarch64_counts_are_exact_and_repeat_in_another_process(tiny_ptes, tmp_path):
-    import json
-    import shutil
-
     from tests.test_arm64_emu import _measure, _repeatable_part, _start_counting
 
     setup = _emu_setup_or_skip()
@@ -207,7 +242,6 @@ def test_arm64_emu_refuses_a_partly_delegated_pte_when_asked(tmp_path):
 def test_the_report_sets_three_runtimes_counts_of_one_model_side_by_side(tmp_path):
     """The committed CI baseline's real arm64-emu counts of mobileone_s0: LiteRT, ONNX Runtime and ExecuTorch fp32
     in one row of the report's runtime table."""
-    import json
 
     from bench.core.record import Record
     from bench.report.summary import write_report
@@ -351,6 +385,4 @@ def test_android_refuses_a_miscounted_log_and_a_glibc_runner(tmp_path, monkeypat
 
 
 def shutil_which(name):
-    import shutil
-
     return shutil.which(name)

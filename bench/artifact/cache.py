@@ -161,7 +161,7 @@ def artifact_from_file(path: str | os.PathLike, described: dict | None = None) -
         params=described.get("params"),
         macs=described.get("macs"),
         memory_traffic=traffic and traffic.total_bytes,
-        facts={"graph_traffic": traffic.to_dict()} if traffic else {},
+        facts={**described.get("facts", {}), **({"graph_traffic": traffic.to_dict()} if traffic else {})},
     )
 
 

@@ -14,7 +14,7 @@ from bench.commands import ui
 
 def export(
     model: str = typer.Option(..., "--model", "-m", help="Zoo model name, or a TensorFlow model (SavedModel directory, .keras, .h5)."),
-    fmt: Optional[str] = typer.Option(None, "--format", "-f", help="onnx, coreml or tflite (default: onnx; tflite for TensorFlow models)."),
+    fmt: Optional[str] = typer.Option(None, "--format", "-f", help="onnx, coreml, tflite or pte (default: onnx; tflite for TensorFlow models)."),
     precision: Optional[str] = typer.Option(None, "--precision", "-p", help="fp32, fp16 or int8."),
     resolution: Optional[int] = typer.Option(None, help="Input resolution (default: the paper's)."),
     input_kind: str = typer.Option("tensor", "--input", help="Core ML input: tensor (float16) or image."),
@@ -41,7 +41,20 @@ def export(
         return
     ui.write_out(f"{'cached' if artifact.cached else 'exported'} {path}\n"
                  f"  {artifact.size_bytes / 1e6:.2f} MB, export {artifact.export_s} s, sha256 {artifact.sha256[:16]}\n"
+                 f"{_graph_line(artifact)}"
                  f"  parity: {json.dumps(artifact.parity)}")
+
+
+def _graph_line(artifact) -> str:
+    """The graph's proxies where they were counted: params, MACs and the memory traffic of the deployed graph."""
+    traffic = (artifact.facts or {}).get("graph_traffic") or {}
+    parts = [f"params {artifact.params / 1e6:.2f} M" if artifact.params else None,
+             f"MACs {artifact.macs / 1e9:.3f} G" if artifact.macs else None,
+             f"memory traffic {traffic['memory_traffic'] / 1e6:.1f} MB (activations "
+             f"{traffic['activation_bytes'] / 1e6:.1f}, weights {traffic['weight_bytes'] / 1e6:.1f}), "
+             f"{traffic['graph_ops']} ops" if traffic else None]
+    shown = [p for p in parts if p]
+    return f"  graph: {', '.join(shown)}\n" if shown else ""
 
 
 def _copy_to(path: Path, out: Path) -> Path:

@@ -24,7 +24,7 @@ def run(
     ctx: typer.Context,
     model: List[str] = typer.Option([], "--model", "-m", help="Zoo model name or model file (.onnx, .tflite, .mlpackage); repeatable."),
     target: str = typer.Option("host", "--target", "-t", help="Where to run (see `bench targets`)."),
-    fmt: Optional[str] = typer.Option(None, "--format", "-f", help="onnx, coreml or tflite (default: the target's)."),
+    fmt: Optional[str] = typer.Option(None, "--format", "-f", help="onnx, coreml, tflite or pte (default: the target's)."),
     precision: Optional[str] = typer.Option(None, "--precision", "-p", help="fp32, fp16 or int8."),
     protocol: Optional[str] = typer.Option(None, help="mobileone (min of 1000), mnv4 (median of 5 means), modelbench (default: the target's: mnv4 on Android phones, mobileone elsewhere)."),
     runs: Optional[int] = typer.Option(None, help="Timed runs per repeat (protocol default otherwise)."),

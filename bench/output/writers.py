@@ -64,7 +64,7 @@ class TableWriter(Writer):
 
     name = "table"
     columns = ("model", "res", "target", "format", "protocol", "latency", "min", "median", "mean", "std", "n",
-               "params (M)", "MACs (G)")
+               "params (M)", "MACs (G)", "traffic (MB)")
 
     def serialize(self, records, *, relative_to: str | None = None, width: int = 200, title: str | None = None,
                   **_) -> str:
@@ -99,7 +99,8 @@ class TableWriter(Writer):
         place = r.target + "".join(f" {options[k]}" for k in ("delegate", "compute_units", "compute_unit") if options.get(k))
         return [r.model, str(r.resolution), place, f"{r.format}/{r.precision}", r.protocol, _figure(r),
                 _ms(r.min_ms), _ms(r.median_ms), _ms(r.mean_ms), _ms(r.stddev_ms), str(r.n_samples),
-                f"{r.params / 1e6:.2f}" if r.params else "-", f"{r.macs / 1e9:.3f}" if r.macs else "-"]
+                f"{r.params / 1e6:.2f}" if r.params else "-", f"{r.macs / 1e9:.3f}" if r.macs else "-",
+                f"{r.memory_traffic / 1e6:.1f}" if r.memory_traffic else "-"]
 
     @staticmethod
     def relative(r, reference: dict, relative_to: str | None) -> list[str]:
