@@ -70,6 +70,9 @@ def measure_many(models: Iterable, target: str = DEFAULT_TARGET, precision: str 
 
     if errors not in ERROR_POLICIES:
         raise BenchError(f"errors must be one of {', '.join(ERROR_POLICIES)} (got {errors!r})")
+    if "calibration_dir" in target_options:  # the keyword's name before 0.2.0; a target option never had it
+        raise InputDataError("calibration_dir is called representative_dir since bench 0.2.0 (int8's representative "
+                             "images)")
     models = _listed(models)
     labels = list(names) if names is not None else [None] * len(models)
     if len(labels) != len(models):

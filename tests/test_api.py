@@ -68,6 +68,8 @@ def test_bad_input_raises_the_clis_typed_errors():
         bench.measure({"not": "a model"})
     with pytest.raises(BenchError, match="target arm64-emu takes no option --no-such; its options: --cpu"):
         bench.measure("mobileone_s0", no_such=1)
+    with pytest.raises(BenchError, match="calibration_dir is called representative_dir since bench 0.2.0"):
+        bench.measure("mobileone_s0", precision="int8", calibration_dir="/tmp")  # the 0.1 keyword, by its new name
 
 
 def test_measure_many_refuses_one_bare_model():
