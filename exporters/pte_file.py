@@ -131,7 +131,7 @@ def read_graph(path: Path) -> DeployedGraph:
 def _read_graph(path: Path) -> DeployedGraph:
     data = _read(path)
     program_size, segment_base = _extended_header(data, path)
-    program = _decode(data[:program_size], _schema("exir/_serialize/program.fbs"), path)
+    program = _decode(data[:program_size], _shipped("exir/_serialize/program.fbs"), path)
     graph = DeployedGraph(operators=[], tensors={}, constant_bytes=0)
     named_seen: set = set()
     for plan_index, plan in enumerate(program.get("execution_plan", [])):
@@ -239,7 +239,7 @@ def _add_xnnpack(payload: bytes, delegate_key: tuple, graph: DeployedGraph, name
         raise ArtifactError(f"{path.name}: an XNNPACK payload without its header")
     flatbuffer_offset, flatbuffer_size = struct.unpack_from("<II", payload, 10)
     xnn = _decode(payload[flatbuffer_offset:flatbuffer_offset + flatbuffer_size],
-                  _schema("backends/xnnpack/serialization/schema.fbs"), path)
+                  _shipped("backends/xnnpack/serialization/schema.fbs"), path)
     dims = {}
     for value in xnn.get("xvalues", []):
         tensor = value["xvalue_union"]
@@ -282,7 +282,8 @@ def _xnn_itemsize(datatype: str) -> float:
     return _XNN_ITEMSIZE[datatype]
 
 
-def _schema(relative: str) -> Path:
+def _shipped(relative: str) -> Path:
+    """A file the executorch wheel ships (a schema, its flatc)."""
     try:
         import executorch
     except ImportError:
@@ -294,7 +295,7 @@ def _schema(relative: str) -> Path:
 
 
 def _flatc() -> Path:
-    return _schema("data/bin/flatc")
+    return _shipped("data/bin/flatc")
 
 
 def _decode(flatbuffer: bytes, schema: Path, path: Path) -> dict:
