@@ -54,22 +54,16 @@ class ExecuTorchSession:
 
 
 class ExecuTorchTarget(InProcessTarget):
-    name = "host-executorch"
-    aliases = ("executorch",)
+    name, aliases, runtime = "host-executorch", ("executorch",), "executorch"
     description = "this machine's CPU, ExecuTorch runtime with the XNNPACK backend (x86 kernels)"
-    runtime = "executorch"
-    runtime_package = "executorch"
     supports = {"pte": ("fp32", "int8")}
-    default_format, default_precision = "pte", "fp32"
     fixed_options = {"backend": "xnnpack"}
+    session_type = ExecuTorchSession
     options = (Option("require_full_delegation", bool, False,
                       "refuse a .pte whose graph XNNPACK did not take whole (ops left to portable kernels)"),)
 
     def ready(self, artifact, options) -> None:
         refuse_partial(artifact, options)
-
-    def open_session(self, path, threads):
-        return ExecuTorchSession(path, threads)
 
     def session_facts(self, session, artifact) -> tuple[dict, dict]:
         return {"threadpool_threads": session.threads}, delegation_extra(artifact)

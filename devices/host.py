@@ -78,10 +78,22 @@ class LiteRtSession:
 
 
 class InProcessTarget(Target):
+    """A runtime driven in this process. Its default is the first format and precision it `supports`; its record
+    names the package `runtime_package` (the runtime's own name unless set)."""
+
     kind = "host"
+    session_type: type = object  # opened as session_type(path, threads); its `call()` is one inference
+    runtime_package = ""
+    fixed_options: dict = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.default_format = next(iter(cls.supports))
+        cls.default_precision = cls.supports[cls.default_format][0]
+        cls.runtime_package = cls.runtime_package or cls.runtime
 
     def open_session(self, path, threads: int):
-        raise NotImplementedError
+        return self.session_type(path, threads)
 
     def check_threads(self, threads: int) -> None:
         cores = usable_cores()
@@ -125,31 +137,20 @@ def _say(line: str) -> None:
 
 
 class OnnxRuntimeTarget(InProcessTarget):
-    name = "host"
-    aliases = ("cpu",)
+    name, aliases, runtime = "host", ("cpu",), "onnxruntime"
     description = "this machine's CPU, ONNX Runtime CPU execution provider"
-    runtime = "onnxruntime"
-    runtime_package = "onnxruntime"
     supports = {"onnx": ("fp32",)}
-    default_format, default_precision = "onnx", "fp32"
     fixed_options = {"provider": "CPUExecutionProvider", "io_binding": True}
-
-    def open_session(self, path, threads):
-        return OnnxRuntimeSession(path, threads)
+    session_type = OnnxRuntimeSession
 
 
 class LiteRtTarget(InProcessTarget):
-    name = "host-litert"
-    aliases = ("litert",)
+    name, aliases, runtime = "host-litert", ("litert",), "litert"
     description = "this machine's CPU, LiteRT interpreter with XNNPACK (x86 kernels; arm64-emu runs the ARM ones)"
-    runtime = "litert"
     runtime_package = "ai-edge-litert"
     supports = {"tflite": ("fp32", "fp16", "int8")}
-    default_format, default_precision = "tflite", "fp32"
     fixed_options = {"delegate": "xnnpack"}
-
-    def open_session(self, path, threads):
-        return LiteRtSession(path, threads)
+    session_type = LiteRtSession
 
 
 register_target(OnnxRuntimeTarget())
