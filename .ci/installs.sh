@@ -23,13 +23,12 @@ fresh_venv() {  # $1: folder (removed first); its pip is the one venv brings, as
   "$python" -m venv "$1"
 }
 
-# A folder outside the checkout for the venvs and the runs (never under $repo).
-scratch() {
-  local dir
-  dir=$(mktemp -d "${TMPDIR:-/tmp}/bench-installs-$1.XXXXXX")
-  case "$dir/" in "$repo"/*) fail "scratch folder $dir is inside the checkout";; esac
-  echo "$dir"
-}
+# A folder outside the checkout for the venvs and the runs (never under $repo), removed at exit even after a
+# failure: each holds a venv of up to 7 GB.
+scratch_root=$(mktemp -d "${TMPDIR:-/tmp}/bench-installs.XXXXXX")
+case "$scratch_root/" in "$repo"/*) fail "scratch folder $scratch_root is inside the checkout";; esac
+trap 'rm -rf "$scratch_root"' EXIT
+scratch() { mkdir "$scratch_root/$1" && echo "$scratch_root/$1"; }
 
 expect() {  # $1: what; rest: the command; its output is kept in $out, shown when it fails
   local what=$1; shift
