@@ -31,7 +31,7 @@ def test_rows_that_are_not_the_same_network_stay_out_of_rankings():
     rows = [r for r in pub.read_device_rows() if r.column == "coral-dev-board"]
     left_out = {r.model_published for r in rows if not r.ranked}
     assert {"ResNet-50 V1 (299x299)", "Inception v1 (224x224)"} <= left_out
-    figures = {(r.twin, r.resolution): {"macs": 1, "params": 1, "memory_traffic": 1, "graph_ops": 1}
+    figures = {(r.twin, r.resolution, "tflite"): {"macs": 1, "params": 1, "memory_traffic": 1, "graph_ops": 1}
                for r in rows if r.twin}
     frame = pub.column_frame(rows, figures)
     assert not set(frame["published"]) & left_out and len(frame) == sum(r.ranked for r in rows)
@@ -41,8 +41,8 @@ def test_column_ranking_is_scipy_on_the_cited_rows():
     """Synthetic figures for the real Dev Board rows: rho, tau, n and the Fisher interval are scipy's on them."""
     rows = [r for r in pub.read_device_rows() if r.column == "coral-dev-board"]
     ranked = [r for r in rows if r.ranked]
-    figures = {(r.twin, r.resolution): {"macs": 10 * i + 1, "params": (i * 7) % 5 + i, "memory_traffic": i * i,
-                                        "graph_ops": 3} for i, r in enumerate(ranked)}
+    figures = {(r.twin, r.resolution, "tflite"): {"macs": 10 * i + 1, "params": (i * 7) % 5 + i,
+                                                  "memory_traffic": i * i, "graph_ops": 3} for i, r in enumerate(ranked)}
     [result] = pub.analyse(rows, figures, ["coral-dev-board"])
     latency = [r.latency_ms for r in ranked]
     by_proxy = {p.proxy: p for p in result.ranks}
@@ -73,6 +73,33 @@ def test_shipped_figures_cover_the_columns_and_rank_them():
     assert any("mixed" in note for c in results for note in c.limits)
 
 
+def test_a_column_is_ranked_on_its_deployed_graph_or_wholly_on_onnx():
+    """Core ML columns on Core ML fp16, TFLite ones on TFLite fp32, the rest on ONNX fp32; a column missing one twin
+    in its own format is ranked wholly on ONNX fp32 and says so, so no ranking mixes two formats."""
+    assert pub.deployed_graph("Core ML") == ("coreml", "fp16")
+    assert pub.deployed_graph("TFLite (2019), 1 thread(s)") == pub.deployed_graph("TFLite + Edge TPU") == \
+        ("tflite", "fp32")
+    assert pub.deployed_graph("QNN (DLC)") == pub.deployed_graph("ONNX Runtime") == ("onnx", "fp32")
+    rows = [r for r in pub.read_device_rows() if r.column == "iphone12pro-coreml-modelbench"]
+    ranked = [r for r in rows if r.ranked]
+    onnx = {(r.twin, r.resolution, "onnx"): {"macs": i + 1, "params": 1, "memory_traffic": i + 1, "graph_ops": 1}
+            for i, r in enumerate(ranked)}
+    coreml = {(r.twin, r.resolution, "coreml"): {"macs": i + 1, "params": 1, "memory_traffic": -i, "graph_ops": 1}
+              for i, r in enumerate(ranked)}
+    [whole] = pub.analyse(rows, {**onnx, **coreml})
+    assert whole.graph == "coreml fp16" and not any("ONNX" in note for note in whole.limits)
+    assert pub.column_frame(rows, {**onnx, **coreml})["memory_traffic"].max() <= 0
+    [asked] = pub.analyse(rows, {**onnx, **coreml}, on_onnx=True)  # --onnx-graph: one graph for every column
+    assert asked.graph == "onnx fp32" and not any("ONNX" in note for note in asked.limits)
+    assert next(r.rho for r in asked.ranks if r.proxy == "memory_traffic") == \
+        -next(r.rho for r in whole.ranks if r.proxy == "memory_traffic")
+    del coreml[(ranked[0].twin, ranked[0].resolution, "coreml")]
+    [fallen] = pub.analyse(rows, {**onnx, **coreml})
+    assert fallen.graph == "onnx fp32" and fallen.n == whole.n
+    assert "counted on ONNX fp32, not coreml: 1 twin(s) have no coreml figures" in "; ".join(fallen.limits)
+    assert pub.column_frame(rows, {**onnx, **coreml})["memory_traffic"].min() >= 1
+
+
 def test_unknown_column_is_one_line(tmp_path):
     result = run_bench("analyze", "--published", "--column", "iphone99")
     assert result.returncode != 0 and len(result.stderr.strip().splitlines()) == 1
@@ -81,10 +108,11 @@ def test_unknown_column_is_one_line(tmp_path):
 
 @pytest.mark.slow
 def test_shipped_figures_are_what_an_export_here_gives(tmp_path, artifact_cache):
-    """Re-measure two small twins from scratch (real ONNX exports) and compare with the shipped rows; the rest of the
-    column comes from the shipped file, so the command exports only those two."""
+    """Re-measure two small twins from scratch (real exports, each in its column's format: Core ML fp16 for the
+    iPhone, TFLite fp32 for the Coral board) and compare with the shipped rows; the rest of each column comes from
+    the shipped file, so the command exports only those two."""
     shipped = pub.read_figures()
-    again = {("mobileone_s0", 224), ("mobilenetv2_100", 224)}
+    again = {("mobileone_s0", 224, "coreml"), ("mobilenetv2_100", 224, "tflite")}
     figures = tmp_path / "figures.csv"
     pub.write_figures({k: v for k, v in shipped.items() if k not in again}, figures)
     png = tmp_path / "heat.png"
@@ -96,5 +124,7 @@ def test_shipped_figures_are_what_an_export_here_gives(tmp_path, artifact_cache)
         assert measured[key] == shipped[key]
     out = {c["column"]: c for c in json.loads(result.stdout)}
     assert out["iphone12pro-coreml-modelbench"]["n"] == 12 and png.stat().st_size > 5000
+    assert out["iphone12pro-coreml-modelbench"]["graph"] == "coreml fp16"
+    assert out["coral-dev-board"]["graph"] == "tflite fp32"
     traffic = next(p for p in out["coral-dev-board"]["proxies"] if p["proxy"] == "memory_traffic")
     assert traffic["n"] == out["coral-dev-board"]["n"] and -1 <= traffic["rho"] <= 1

@@ -186,6 +186,7 @@ def test_cache_keys_are_what_they_were_before_representative_data_had_its_name(m
             return {"torch": "2.0.0", "ai_edge_torch": "1.0.0"}
 
     monkeypatch.setattr(cache, "COUNTING_VERSION", 3)
+    monkeypatch.setattr(cache, "PREPARATION_VERSION", 1)  # the zoo's preparation as it was then
     default = ExportRequest("mobileone_s0", 224, "onnx", "fp32", representative="none")
     assert cache.cache_key(default, FixedExporter("onnx")) == "fbe3ebe68c262217d4a2167d"
     int8 = ExportRequest("mobileone_s0", 224, "tflite", "int8", representative="images@3:0123456789abcdef01234567",
@@ -194,6 +195,13 @@ def test_cache_keys_are_what_they_were_before_representative_data_had_its_name(m
     # where the images lie is not in the key: their content is
     moved = replace(int8, representative_dir=None)
     assert cache.cache_key(moved, FixedExporter("tflite")) == "a5c0f196bd5074ccc1e6985e"
+    # a zoo model prepared differently (version 2: silenced branches restored) is another artifact; an in-memory
+    # module, which preparation does not touch, keeps its key
+    module = ExportRequest("my_net", 224, "onnx", "fp32", representative="none", content="c0ffee")
+    before = cache.cache_key(module, FixedExporter("onnx"))
+    monkeypatch.setattr(cache, "PREPARATION_VERSION", 2)
+    assert cache.cache_key(default, FixedExporter("onnx")) != "fbe3ebe68c262217d4a2167d"
+    assert cache.cache_key(module, FixedExporter("onnx")) == before
 
 
 def test_artifact_cache_defaults_to_the_user_cache_dir(monkeypatch, tmp_path):

@@ -117,3 +117,20 @@ def test_a_model_that_cannot_run_at_the_resolution_fails_in_one_line(artifact_ca
         ensure_artifact(ExportRequest("vit_tiny_patch16_224", 96, "onnx", "fp32"))
     assert "\n" not in str(caught.value)
     assert not any(artifact_cache.glob("vit_tiny_patch16_224-*"))
+
+
+@pytest.mark.slow
+def test_zero_initialised_branches_are_restored_so_converters_keep_them(artifact_cache):
+    """timm zero-initialises each ResNet block's last BatchNorm scale (a training trick). Left so, the branch adds
+    nothing and the TFLite converter folds it away: ResNet-50's export kept 5 of its 53 convolutions and still
+    matched PyTorch. Prepared, the file holds every convolution and every parameter torch counts."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    from exporters.tflite_graph import describe_tflite
+
+    model = create_model("resnet18", 64)
+    assert all(torch.count_nonzero(m.weight) for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    artifact = ensure_artifact(ExportRequest("resnet18", 64, "tflite", "fp32"))
+    ops = [op["op_name"] for op in Interpreter(model_path=str(artifact.path))._get_ops_details()]
+    assert ops.count("CONV_2D") == 20  # stem, 16 in the eight blocks, 3 shortcut projections
+    assert describe_tflite(artifact.path)["params"] == pytest.approx(artifact.params, rel=0.02)

@@ -5,11 +5,17 @@ A device column is one (source, device, runtime, precision, compute unit) table 
 already ships). Each row names its timm twin and resolution; a row whose twin is not the same network
 (same_network = no) is kept for the record and left out of every ranking. The proxies of a twin are this harness's
 own figures of the twin's graph (published/twin_figures.csv, written by `bench analyze --published --measure`):
-FLOPs and params counted on the torch model, memory traffic and operator count of the exported ONNX fp32 graph
-(exporters/graph_traffic.py), and the emulated instruction count of bench/prediction/emulated.csv where the twin
-was counted at the column's precision. One format and precision for every column on purpose: a rank statistic
-is unchanged when every model's bytes scale alike (fp32 -> fp16 -> int8), and one yardstick keeps columns
-comparable. Nothing here predicts an accelerator's latency; it says how well each proxy orders the published ones.
+FLOPs and params counted on the torch model, memory traffic and operator count of the graph the column's runtime
+deploys (exporters/graph_traffic.py), and the emulated instruction count of bench/prediction/emulated.csv where the
+twin was counted at the column's precision.
+
+The deployed graph is the column's format at its float precision (`deployed_graph`): Core ML fp16, TFLite fp32,
+ONNX fp32 for the rest. The format matters, the precision does not: a rank statistic is unchanged when every
+model's bytes scale alike (fp32 -> fp16 -> int8), but what each converter fuses is not alike (FastViT's ONNX graphs
+move 4.2-4.7x the bytes of their Core ML ones, MobileOne's 2.0x: on the iPhone column, traffic's rho is 0.87 counted
+on ONNX and 0.99 on Core ML; README.md gives the other columns). A column whose twins do not all have figures in its format is ranked on ONNX fp32, the
+one graph every twin has, and says so in its limits: one column never mixes formats.
+Nothing here predicts an accelerator's latency; it says how well each proxy orders the published ones.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ FIGURES_CSV = PUBLISHED_DIR / "twin_figures.csv"
 SOURCES_MD = PUBLISHED_DIR / "SOURCES.md"
 FIGURE_FIELDS = ("twin", "resolution", "format", "precision", "params", "macs", "memory_traffic", "activation_bytes",
                  "weight_bytes", "graph_ops")
+YARDSTICK = ("onnx", "fp32")  # the graph every twin has: a column whose own format is incomplete is ranked on it
 # Below this many models a 95% interval of rho is wider than about +-0.6 around a moderate rho: shown, flagged.
 MIN_TO_SAY = 8
 
@@ -62,6 +69,7 @@ class ColumnResult:
     rows: int  # published rows in the column
     left_out: int  # rows whose twin is not the same network (or has none)
     unmeasured: list[str]  # twins without graph figures yet
+    graph: str = ""  # the format and precision the proxies were counted on, e.g. "coreml fp16"
     ranks: list[ProxyRank] = field(default_factory=list)
     limits: list[str] = field(default_factory=list)
 
@@ -71,8 +79,8 @@ class ColumnResult:
 
     def to_dict(self) -> dict:
         return {"column": self.column, "hardware": self.hardware, "device": self.device, "runtime": self.runtime,
-                "precision": self.precision, "sources": self.sources, "rows": self.rows, "left_out": self.left_out,
-                "unmeasured": self.unmeasured, "n": self.n, "limits": self.limits,
+                "precision": self.precision, "graph": self.graph, "sources": self.sources, "rows": self.rows,
+                "left_out": self.left_out, "unmeasured": self.unmeasured, "n": self.n, "limits": self.limits,
                 "proxies": [r.to_dict() for r in self.ranks]}
 
 
@@ -102,21 +110,34 @@ def _prediction_rows() -> list[DeviceRow]:
             for r in read_published()]
 
 
-def twins(rows: list[DeviceRow]) -> list[tuple[str, int]]:
-    """Every (twin, resolution) a ranking needs, in the order the tables first name them (this folder's tables
-    before bench/prediction's)."""
-    return list(dict.fromkeys((r.twin, r.resolution) for r in rows if r.ranked))
+def deployed_graph(runtime: str) -> tuple[str, str]:
+    """The format a column's runtime deploys, at its float precision (see the module's docstring)."""
+    if runtime.startswith("Core ML"):
+        return "coreml", "fp16"
+    if "TFLite" in runtime:
+        return "tflite", "fp32"
+    return YARDSTICK
 
 
-def read_figures(path: Path = FIGURES_CSV) -> dict[tuple[str, int], dict]:
+def twins(rows: list[DeviceRow]) -> list[tuple[str, int, str, str]]:
+    """Every (twin, resolution, format, precision) a ranking needs, in the order the tables first name them (this
+    folder's tables before bench/prediction's)."""
+    return list(dict.fromkeys((r.twin, r.resolution, *deployed_graph(r.runtime)) for r in rows if r.ranked))
+
+
+FigureKey = tuple[str, int, str]  # twin, resolution, format
+
+
+def read_figures(path: Path = FIGURES_CSV) -> dict[FigureKey, dict]:
     if not Path(path).is_file():
         return {}
     with open(path, newline="") as f:
-        return {(r["twin"], int(r["resolution"])): {k: (v if k in ("twin", "format", "precision") else int(v))
-                                                    for k, v in r.items()} for r in csv.DictReader(f)}
+        return {(r["twin"], int(r["resolution"]), r["format"]):
+                {k: (v if k in ("twin", "format", "precision") else int(v)) for k, v in r.items()}
+                for r in csv.DictReader(f)}
 
 
-def write_figures(figures: dict[tuple[str, int], dict], path: Path = FIGURES_CSV) -> None:
+def write_figures(figures: dict[FigureKey, dict], path: Path = FIGURES_CSV) -> None:
     with open(path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=FIGURE_FIELDS, lineterminator="\n")
         writer.writeheader()
@@ -147,14 +168,24 @@ def _instructions(precision: str) -> dict[tuple[str, int], int]:
     return {(model, res): e.figures.count for (model, res, prec), e in read_emulated().items() if prec == kind}
 
 
-def column_frame(rows: list[DeviceRow], figures: dict):
-    """One row per ranked model of one column: its published latency and this harness's proxies of its twin."""
+def column_graph(rows: list[DeviceRow], figures: dict, on_onnx: bool = False) -> tuple[str, str]:
+    """The graph a column is ranked on: its deployed one where every ranked twin has figures in it, else (or when
+    asked, `on_onnx`) ONNX fp32."""
+    graph = deployed_graph(rows[0].runtime) if rows and not on_onnx else YARDSTICK
+    complete = all((r.twin, r.resolution, graph[0]) in figures for r in rows if r.ranked)
+    return graph if complete else YARDSTICK
+
+
+def column_frame(rows: list[DeviceRow], figures: dict, graph: tuple[str, str] | None = None):
+    """One row per ranked model of one column: its published latency and this harness's proxies of its twin, all
+    counted on one graph (default: the column's, `column_graph`)."""
     import pandas as pd
 
     counts = _instructions(rows[0].precision) if rows else {}
+    fmt = (graph or column_graph(rows, figures))[0]
     out = []
     for r in rows:
-        fig = figures.get((r.twin, r.resolution)) if r.ranked else None
+        fig = figures.get((r.twin, r.resolution, fmt)) if r.ranked else None
         if fig is None:
             continue
         out.append({"model": f"{r.twin}@{r.resolution}", "published": r.model_published, "latency_ms": r.latency_ms,
@@ -166,8 +197,9 @@ def column_frame(rows: list[DeviceRow], figures: dict):
 
 
 def analyse(rows: list[DeviceRow] | None = None, figures: dict | None = None,
-            columns: list[str] | None = None) -> list[ColumnResult]:
-    """Rank every proxy against every device column (or the named ones)."""
+            columns: list[str] | None = None, *, on_onnx: bool = False) -> list[ColumnResult]:
+    """Rank every proxy against every device column (or the named ones), each on its deployed graph (or, `on_onnx`,
+    every column on ONNX fp32)."""
     rows = read_device_rows() if rows is None else rows
     figures = read_figures() if figures is None else figures
     by_column: dict[str, list[DeviceRow]] = {}
@@ -178,24 +210,34 @@ def analyse(rows: list[DeviceRow] | None = None, figures: dict | None = None,
         if unknown:
             raise InputDataError(f"unknown device column {unknown[0]!r}; known: {', '.join(sorted(by_column))}")
         by_column = {c: by_column[c] for c in columns}
-    return [_column_result(name, col, figures) for name, col in by_column.items()]
+    return [_column_result(name, col, figures, on_onnx) for name, col in by_column.items()]
 
 
-def _column_result(name: str, rows: list[DeviceRow], figures: dict) -> ColumnResult:
+def _column_result(name: str, rows: list[DeviceRow], figures: dict, on_onnx: bool) -> ColumnResult:
     first = rows[0]
-    frame = column_frame(rows, figures)
+    graph = column_graph(rows, figures, on_onnx)
+    frame = column_frame(rows, figures, graph)
     result = ColumnResult(
         column=name, hardware=first.hardware, device=first.device, runtime=first.runtime, precision=first.precision,
         sources=sorted({r.source for r in rows}), rows=len(rows), left_out=sum(not r.ranked for r in rows),
-        unmeasured=sorted({f"{r.twin}@{r.resolution}" for r in rows if r.ranked and (r.twin, r.resolution)
+        unmeasured=sorted({f"{r.twin}@{r.resolution}" for r in rows if r.ranked and (r.twin, r.resolution, graph[0])
                            not in figures}),
-        ranks=rank_proxies(frame))
-    result.limits = limits(result)
+        graph=" ".join(graph), ranks=rank_proxies(frame))
+    result.limits = limits(result, missing_own=0 if on_onnx else _missing_own(rows, figures, graph))
     return result
 
 
-def limits(result: ColumnResult) -> list[str]:
-    """What keeps a column from saying much: too few models, pooled sources, rows left out, twins not measured."""
+def _missing_own(rows: list[DeviceRow], figures: dict, graph: tuple[str, str]) -> int:
+    """How many ranked twins lack figures in the column's own format, where it fell back to ONNX fp32."""
+    own = deployed_graph(rows[0].runtime)
+    if graph == own:
+        return 0
+    return len({(r.twin, r.resolution) for r in rows if r.ranked and (r.twin, r.resolution, own[0]) not in figures})
+
+
+def limits(result: ColumnResult, missing_own: int = 0) -> list[str]:
+    """What keeps a column from saying much: too few models, pooled sources, rows left out, twins not measured, a
+    graph that is not the one the column's runtime deploys."""
     notes = []
     if result.n < MIN_TO_SAY:
         notes.append(f"too small: {result.n} models (fewer than {MIN_TO_SAY}), the interval of rho is wide")
@@ -206,6 +248,10 @@ def limits(result: ColumnResult) -> list[str]:
     if result.unmeasured:
         notes.append(f"{len(result.unmeasured)} twin(s) without graph figures: run `bench analyze --published "
                      "--measure`")
+    if missing_own:
+        fmt = deployed_graph(result.runtime)[0]
+        notes.append(f"counted on ONNX fp32, not {fmt}: {missing_own} twin(s) have no {fmt} figures (`bench analyze "
+                     "--published --measure`)")
     return notes
 
 

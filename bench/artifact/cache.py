@@ -19,6 +19,7 @@ from bench.artifact.entry import Artifact, cache_root
 from bench.core.errors import ArtifactError, ExportError, UnsupportedFormat, first_line
 from bench.core.hashing import content_hash, size_of
 from bench.zoo.counting import COUNTING_VERSION
+from bench.zoo.prepare import PREPARATION_VERSION
 from exporters.graph_traffic import traffic_if_known
 
 PARITY_SEED = 1234
@@ -38,6 +39,8 @@ def cache_key(request, exporter) -> str:
         "tools": exporter.tool_versions(),
         "counting": COUNTING_VERSION,
     }
+    if not request.content and PREPARATION_VERSION > 1:  # a zoo model: its weights are what preparation made them
+        key["preparation"] = PREPARATION_VERSION  # (absent at version 1, so keys from before it was counted hold)
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:24]
 
 

@@ -29,7 +29,9 @@ def analyze(
     column: Optional[List[str]] = typer.Option(None, "--column", "-c", help="With --published: only this device "
                                                "column (repeatable)."),
     measure: bool = typer.Option(False, help="With --published: export the twins that have no graph figures yet "
-                                 "(ONNX fp32, cached) and add their figures to --figures."),
+                                 "in their column's format (cached) and add their figures to --figures."),
+    onnx_graph: bool = typer.Option(False, "--onnx-graph", help="With --published: count every column's proxies on "
+                                    "the twins' ONNX fp32 graphs, not on the graph each column's runtime deploys."),
     figures: Optional[Path] = typer.Option(None, help="With --published: the twins' graph figures CSV (default: "
                                            "the one shipped with bench)."),
     plot: Optional[Path] = typer.Option(None, help="With --published: write the proxies x hardware heatmap (PNG)."),
@@ -41,10 +43,10 @@ def analyze(
     if published:
         if csv:
             raise BenchError("--published ranks the shipped device tables; it takes no --csv")
-        _published(column, measure, figures, plot, as_json)
+        _published(column, measure, figures, plot, as_json, onnx_graph)
         return
-    if column or measure or figures or plot:
-        raise BenchError("--column, --measure, --figures and --plot go with --published")
+    if column or measure or figures or plot or onnx_graph:
+        raise BenchError("--column, --measure, --figures, --plot and --onnx-graph go with --published")
     if csv:
         from bench.core.csvfile import read_csv
 
@@ -69,7 +71,7 @@ def analyze(
                    proxy_frame(results).to_dict("records"))
 
 
-def _published(columns, measure: bool, figures_path, plot, as_json: bool) -> None:
+def _published(columns, measure: bool, figures_path, plot, as_json: bool, onnx_graph: bool) -> None:
     from bench.analysis import published_devices as pub
 
     figures_path = figures_path or pub.FIGURES_CSV
@@ -78,7 +80,7 @@ def _published(columns, measure: bool, figures_path, plot, as_json: bool) -> Non
     if measure:
         wanted = [r for r in rows if not columns or r.column in columns]
         figures = _measure_twins(wanted, figures, figures_path)
-    results = pub.analyse(rows, figures, columns)
+    results = pub.analyse(rows, figures, columns, on_onnx=onnx_graph)
     if plot:
         from bench.report.plots import proxy_heatmap
 
@@ -90,29 +92,29 @@ def _published(columns, measure: bool, figures_path, plot, as_json: bool) -> Non
     ui.print_table("Which proxy ranks published latency on which hardware (Spearman rho; our graph figures of "
                    "each row's timm twin)", table.to_dict("records"))
     ui.print_table("Per device column: the proxy that ranks best, and what limits it",
-                   [{"column": r.column, "hardware": r.hardware, "n": r.n, "best proxy (rho)": pub.best_proxy(r),
-                     "limits": "; ".join(r.limits) or "-"} for r in results])
-    sys.stdout.write("Rank correlations only: no accelerator latency is predicted. Proxies are counted on each twin's "
-                     "ONNX fp32 graph; sources: bench/analysis/published/SOURCES.md.\n")
+                   [{"column": r.column, "hardware": r.hardware, "graph": r.graph, "n": r.n,
+                     "best proxy (rho)": pub.best_proxy(r), "limits": "; ".join(r.limits) or "-"} for r in results])
+    sys.stdout.write("Rank correlations only: no accelerator latency is predicted. Proxies are counted on the graph "
+                     "each column's runtime deploys (Core ML fp16, TFLite fp32, else ONNX fp32: the graph column); "
+                     "sources: bench/analysis/published/SOURCES.md.\n")
 
 
 def _measure_twins(rows, figures: dict, path: Path) -> dict:
-    """Export every twin without figures (cached like any export) and write its row as soon as it is read, so an
-    interrupted run keeps what it measured."""
+    """Export every twin without figures in its column's deployed graph (cached like any export) and write its row
+    as soon as it is read, so an interrupted run keeps what it measured."""
     from bench.analysis import published_devices as pub
-    from bench.pipeline import RunSpec, prepare, resolve_artifact
+    from bench.pipeline import RunSpec, prepare_export, resolve_artifact
 
-    for twin, resolution in pub.twins(rows):
-        if (twin, resolution) in figures:
+    for twin, resolution, fmt, precision in pub.twins(rows):
+        if (twin, resolution, fmt) in figures:
             continue
         try:
-            [deployment] = prepare(RunSpec(model=twin, target="host", format="onnx", precision="fp32",
-                                           resolution=resolution))
-            artifact = resolve_artifact(deployment, notify=ui.notify)
-            figures[(twin, resolution)] = pub.figures_of(twin, resolution, artifact)
+            spec = RunSpec(model=twin, format=fmt, precision=precision, resolution=resolution)
+            artifact = resolve_artifact(prepare_export(spec), notify=ui.notify)
+            figures[(twin, resolution, fmt)] = pub.figures_of(twin, resolution, artifact)
         except Exception as exc:  # noqa: BLE001 - one twin the exporter cannot take must not cost the others
             reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
-            ui.notify(f"{twin} at {resolution}px: no figures ({type(exc).__name__}: {reason})")
+            ui.notify(f"{twin} at {resolution}px, {fmt}: no figures ({type(exc).__name__}: {reason})")
             continue
         pub.write_figures(figures, path)
     return figures

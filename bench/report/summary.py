@@ -224,8 +224,9 @@ def published_blocks(heatmap: Path | None) -> list[tuple]:
     blocks = [("h2", "Which proxy to trust on which hardware (published device tables)"),
               ("p", "Spearman's rho of published latencies (phones' NPU, GPU, Neural Engine, EdgeTPU and CPU; "
                     "bench/analysis/published/SOURCES.md) with each proxy, counted here on each row's timm twin "
-                    "(FLOPs, params; memory traffic and op count of its ONNX fp32 graph). Rank correlations only: no "
-                    "accelerator latency is predicted. `bench analyze --published` gives the intervals."),
+                    "(FLOPs, params; memory traffic and op count of the graph the column's runtime deploys: Core ML "
+                    "fp16, TFLite fp32, else ONNX fp32). Rank correlations only: no accelerator latency is "
+                    "predicted. `bench analyze --published` gives the intervals."),
               ("table", _published_table(results))]
     if heatmap is not None:
         blocks.append(("image", heatmap, "Spearman rho of published latency with each proxy, per device column (n)"))
@@ -237,7 +238,7 @@ def _published_table(results):
 
     from bench.analysis import published_devices as pub
 
-    return pd.DataFrame([{"device column": c.column, "hardware": c.hardware, "n": c.n,
+    return pd.DataFrame([{"device column": c.column, "hardware": c.hardware, "graph": c.graph, "n": c.n,
                           "best proxy (rho)": pub.best_proxy(c), "limits": "; ".join(c.limits) or "-"}
                          for c in results])
 

@@ -4,6 +4,30 @@ from __future__ import annotations
 
 BATCHNORM_PASSES = 4
 BATCHNORM_BATCH = 8
+# In the artifact cache key of zoo models: bump when preparation changes what a model's weights are.
+# 2: zero-initialised norm scales set to one (restore_silenced_branches).
+PREPARATION_VERSION = 2
+
+
+def restore_silenced_branches(model) -> list[str]:
+    """Set to one every normalisation scale that is exactly zero; returns their names.
+
+    timm initialises the last norm of each residual branch to zero (ResNet's, RegNet's `zero_init_last`, LeViT's,
+    MobileViT's), a training trick: a trained network has no zero there. Left at zero, the branch adds exactly
+    nothing, and converters fold it away: ResNet-50's TFLite export kept 5 of its 53 convolutions and still matched
+    PyTorch, so its latency and graph figures were of a different network.
+    """
+    import torch
+
+    norms = (torch.nn.modules.batchnorm._BatchNorm, torch.nn.LayerNorm, torch.nn.GroupNorm)
+    restored = []
+    with torch.no_grad():
+        for name, module in model.named_modules():
+            weight = getattr(module, "weight", None) if isinstance(module, norms) else None
+            if weight is not None and weight.numel() and not torch.count_nonzero(weight):
+                weight.fill_(1.0)
+                restored.append(name)
+    return restored
 
 
 def settle_batchnorm(model, resolution: int, seed: int = 0) -> None:
@@ -37,6 +61,7 @@ def prepare_for_inference(entry, resolution: int, seed: int = 0):
 
     torch.manual_seed(seed)
     model = entry.build()
+    restore_silenced_branches(model)  # before the statistics are taken, so they are the restored network's
     settle_batchnorm(model, resolution, seed)
     try:
         from timm.utils.model import reparameterize_model
