@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import copy
 import hashlib
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
-from bench.core.errors import ExportError
+from bench.core.errors import ExportError, first_line
 from bench.core.hashing import content_hash
 from exporters.quiet import converter_output_captured
 from exporters.parity import (FP32_REL_L2, INT8_MIN_COSINE, agreement, mean_agreement, require_cosine,
@@ -176,7 +177,7 @@ class TfliteExporter(Exporter):
 def _quantize_fp16(float_path: Path, out_path: Path) -> None:
     from ai_edge_quantizer import algorithm_manager, qtyping, quantizer
 
-    with converter_output_captured():
+    with converter_output_captured(), _quantizer_refusal("fp16 (float16 weights)", "fp32"):
         qt = quantizer.Quantizer(str(float_path))
         qt.add_weight_only_config(
             regex=".*",
@@ -196,11 +197,22 @@ def _quantize_int8(float_path: Path, out_path: Path, images: list[np.ndarray]) -
     sig_name = next(iter(signature))
     input_name = signature[sig_name]["inputs"][0]
     samples = [{input_name: _nchw_to_model_layout(detail, image)} for image in images]
-    with converter_output_captured():
+    with converter_output_captured(), _quantizer_refusal("int8 (static_wi8_ai8)", "fp32 or fp16"):
         qt = quantizer.Quantizer(str(float_path))
         qt.load_quantization_recipe(recipe.static_wi8_ai8())
         ranges = qt.calibrate({sig_name: samples}, num_threads=1)  # the quantizer's word: ranges seen on the samples
         qt.quantize(ranges).export_model(str(out_path), overwrite=True)
+
+
+@contextmanager
+def _quantizer_refusal(what: str, instead: str):
+    """ai-edge-quantizer refuses some graphs with a bare ValueError (e.g. timm's VGG and wide_resnet50_2 at int8:
+    "Failed to get quantization parameters for tensor ..."): one line naming the step and the other precisions."""
+    try:
+        yield
+    except (ValueError, RuntimeError) as exc:
+        raise ExportError(f"ai-edge-quantizer cannot quantize this model to {what}: {first_line(exc)[:200]}; "
+                          f"--precision {instead} converts without it") from None
 
 
 def _int8_agreement(int8_path: Path, float_path: Path, inputs: list[np.ndarray]) -> dict:
