@@ -38,7 +38,7 @@ def analyze(
 ):
     """Spearman (and Kendall) rank correlation of latency with every proxy, per target (Table 1a): FLOPs, params,
     memory traffic, op count, the emulated instruction count where one exists; n and 95% intervals beside each."""
-    from bench.analysis.correlation import correlations, predicted_table, records_table
+    from bench.analysis.correlation import correlations
 
     if published:
         if csv:
@@ -47,21 +47,7 @@ def analyze(
         return
     if column or measure or figures or plot or onnx_graph:
         raise BenchError("--column, --measure, --figures, --plot and --onnx-graph go with --published")
-    if csv:
-        from bench.core.csvfile import read_csv
-
-        frame = read_csv(csv)
-        if target and "target" in frame.columns:
-            frame = frame[frame["target"].isin(target)]
-    else:
-        import pandas as pd
-
-        stored = _stored(store, target=target, protocol=protocol)
-        frame = pd.concat([t for t in (records_table(stored), predicted_table(stored)) if len(t)] or
-                          [records_table([])], ignore_index=True)
-        if frame.empty:
-            raise BenchError("no stored records match; run `bench run` first or pass --csv")
-    results = correlations(frame)
+    results = correlations(_latency_frame(csv, store, target, protocol))
     if as_json:
         ui.print_json([r.to_dict() for r in results])
         return
@@ -69,6 +55,25 @@ def analyze(
 
     ui.print_table("Spearman rank correlation of latency with each proxy (MobileOne Table 1a)",
                    proxy_frame(results).to_dict("records"))
+
+
+def _latency_frame(csv, store, target, protocol):
+    """The rows to correlate: a CSV the user brings, or the stored records (and their phone predictions)."""
+    if csv:
+        from bench.core.csvfile import read_csv
+
+        frame = read_csv(csv)
+        return frame[frame["target"].isin(target)] if target and "target" in frame.columns else frame
+    import pandas as pd
+
+    from bench.analysis.correlation import predicted_table, records_table
+
+    stored = _stored(store, target=target, protocol=protocol)
+    frame = pd.concat([t for t in (records_table(stored), predicted_table(stored)) if len(t)] or
+                      [records_table([])], ignore_index=True)
+    if frame.empty:
+        raise BenchError("no stored records match; run `bench run` first or pass --csv")
+    return frame
 
 
 def _published(columns, measure: bool, figures_path, plot, as_json: bool, onnx_graph: bool) -> None:
@@ -95,7 +100,8 @@ def _published(columns, measure: bool, figures_path, plot, as_json: bool, onnx_g
                    [{"column": r.column, "hardware": r.hardware, "graph": r.graph, "n": r.n,
                      "best proxy (rho)": pub.best_proxy(r), "limits": "; ".join(r.limits) or "-"} for r in results])
     sys.stdout.write("Rank correlations only: no accelerator latency is predicted. Proxies are counted on the graph "
-                     "each column's runtime deploys (Core ML fp16, TFLite fp32, else ONNX fp32: the graph column); "
+                     "each column's runtime deploys (Core ML fp16, TFLite int8 or fp32 as the column ran, else ONNX fp32: "
+                     "the graph column); "
                      "sources: bench/analysis/published/SOURCES.md.\n")
 
 
@@ -106,15 +112,15 @@ def _measure_twins(rows, figures: dict, path: Path) -> dict:
     from bench.pipeline import RunSpec, prepare_export, resolve_artifact
 
     for twin, resolution, fmt, precision in pub.twins(rows):
-        if (twin, resolution, fmt) in figures:
+        if (twin, resolution, fmt, precision) in figures:
             continue
         try:
             spec = RunSpec(model=twin, format=fmt, precision=precision, resolution=resolution)
             artifact = resolve_artifact(prepare_export(spec), notify=ui.notify)
-            figures[(twin, resolution, fmt)] = pub.figures_of(twin, resolution, artifact)
+            figures[(twin, resolution, fmt, precision)] = pub.figures_of(twin, resolution, artifact)
         except Exception as exc:  # noqa: BLE001 - one twin the exporter cannot take must not cost the others
             reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
-            ui.notify(f"{twin} at {resolution}px, {fmt}: no figures ({type(exc).__name__}: {reason})")
+            ui.notify(f"{twin} at {resolution}px, {fmt} {precision}: no figures ({type(exc).__name__}: {reason})")
             continue
         pub.write_figures(figures, path)
     return figures
