@@ -31,7 +31,7 @@ def test_rows_that_are_not_the_same_network_stay_out_of_rankings():
     rows = [r for r in pub.read_device_rows() if r.column == "coral-dev-board"]
     left_out = {r.model_published for r in rows if not r.ranked}
     assert {"ResNet-50 V1 (299x299)", "Inception v1 (224x224)"} <= left_out
-    figures = {(r.twin, r.resolution, "tflite"): {"macs": 1, "params": 1, "memory_traffic": 1, "graph_ops": 1}
+    figures = {(r.twin, r.resolution, "tflite", "int8"): {"macs": 1, "params": 1, "memory_traffic": 1, "graph_ops": 1}
                for r in rows if r.twin}
     frame = pub.column_frame(rows, figures)
     assert not set(frame["published"]) & left_out and len(frame) == sum(r.ranked for r in rows)
@@ -41,8 +41,9 @@ def test_column_ranking_is_scipy_on_the_cited_rows():
     """Synthetic figures for the real Dev Board rows: rho, tau, n and the Fisher interval are scipy's on them."""
     rows = [r for r in pub.read_device_rows() if r.column == "coral-dev-board"]
     ranked = [r for r in rows if r.ranked]
-    figures = {(r.twin, r.resolution, "tflite"): {"macs": 10 * i + 1, "params": (i * 7) % 5 + i,
-                                                  "memory_traffic": i * i, "graph_ops": 3} for i, r in enumerate(ranked)}
+    figures = {(r.twin, r.resolution, "tflite", "int8"): {"macs": 10 * i + 1, "params": (i * 7) % 5 + i,
+                                                          "memory_traffic": i * i, "graph_ops": 3}
+               for i, r in enumerate(ranked)}
     [result] = pub.analyse(rows, figures, ["coral-dev-board"])
     latency = [r.latency_ms for r in ranked]
     by_proxy = {p.proxy: p for p in result.ranks}
@@ -74,18 +75,22 @@ def test_shipped_figures_cover_the_columns_and_rank_them():
 
 
 def test_a_column_is_ranked_on_its_deployed_graph_or_wholly_on_onnx():
-    """Core ML columns on Core ML fp16, TFLite ones on TFLite fp32, the rest on ONNX fp32; a column missing one twin
-    in its own format is ranked wholly on ONNX fp32 and says so, so no ranking mixes two formats."""
-    assert pub.deployed_graph("Core ML") == ("coreml", "fp16")
-    assert pub.deployed_graph("TFLite (2019), 1 thread(s)") == pub.deployed_graph("TFLite + Edge TPU") == \
-        ("tflite", "fp32")
-    assert pub.deployed_graph("QNN (DLC)") == pub.deployed_graph("ONNX Runtime") == ("onnx", "fp32")
+    """Core ML columns on Core ML fp16, TFLite ones on TFLite at int8 or fp32 as they ran, the rest on ONNX fp32; a
+    column missing one twin in its own graph is ranked wholly on ONNX fp32 and says so: no ranking mixes graphs."""
+    assert pub.deployed_graph("Core ML", "as shipped") == ("coreml", "fp16")
+    assert pub.deployed_graph("TFLite (2019), 1 thread(s)", "fp32") == pub.deployed_graph("TFLite", "float") == \
+        pub.deployed_graph("TFLite GPU delegate", "fp16 (default)") == ("tflite", "fp32")
+    assert pub.deployed_graph("TFLite + Edge TPU", "int8 (Edge TPU)") == pub.deployed_graph("TFLite", "int8 (w8a8)") \
+        == ("tflite", "int8")
+    assert pub.deployed_graph("QNN (DLC)", "float") == pub.deployed_graph("ONNX Runtime", "int8 (w8a8)") == \
+        ("onnx", "fp32")
     rows = [r for r in pub.read_device_rows() if r.column == "iphone12pro-coreml-modelbench"]
     ranked = [r for r in rows if r.ranked]
-    onnx = {(r.twin, r.resolution, "onnx"): {"macs": i + 1, "params": 1, "memory_traffic": i + 1, "graph_ops": 1}
-            for i, r in enumerate(ranked)}
-    coreml = {(r.twin, r.resolution, "coreml"): {"macs": i + 1, "params": 1, "memory_traffic": -i, "graph_ops": 1}
-              for i, r in enumerate(ranked)}
+    def figures(graph, traffic):
+        return {(r.twin, r.resolution, *graph): {"macs": i + 1, "params": 1, "memory_traffic": traffic(i),
+                                                 "graph_ops": 1} for i, r in enumerate(ranked)}
+
+    onnx, coreml = figures(("onnx", "fp32"), lambda i: i + 1), figures(("coreml", "fp16"), lambda i: -i)
     [whole] = pub.analyse(rows, {**onnx, **coreml})
     assert whole.graph == "coreml fp16" and not any("ONNX" in note for note in whole.limits)
     assert pub.column_frame(rows, {**onnx, **coreml})["memory_traffic"].max() <= 0
@@ -93,11 +98,26 @@ def test_a_column_is_ranked_on_its_deployed_graph_or_wholly_on_onnx():
     assert asked.graph == "onnx fp32" and not any("ONNX" in note for note in asked.limits)
     assert next(r.rho for r in asked.ranks if r.proxy == "memory_traffic") == \
         -next(r.rho for r in whole.ranks if r.proxy == "memory_traffic")
-    del coreml[(ranked[0].twin, ranked[0].resolution, "coreml")]
+    del coreml[(ranked[0].twin, ranked[0].resolution, "coreml", "fp16")]
     [fallen] = pub.analyse(rows, {**onnx, **coreml})
     assert fallen.graph == "onnx fp32" and fallen.n == whole.n
-    assert "counted on ONNX fp32, not coreml: 1 twin(s) have no coreml figures" in "; ".join(fallen.limits)
+    assert "counted on onnx fp32, not coreml fp16: 1 twin(s) have no coreml fp16 figures" in "; ".join(fallen.limits)
     assert pub.column_frame(rows, {**onnx, **coreml})["memory_traffic"].min() >= 1
+
+
+def test_an_int8_column_missing_an_int8_twin_is_ranked_on_its_format_at_fp32():
+    """The Coral boards' int8 TFLite column, where ai-edge-quantizer refuses VGG at int8: ranked on TFLite fp32 (the
+    format it ran, one precision for the whole column), not on ONNX, and it says so."""
+    rows = [r for r in pub.read_device_rows() if r.column == "coral-dev-board"]
+    ranked = [r for r in rows if r.ranked]
+    fp32 = {(r.twin, r.resolution, "tflite", "fp32"): {"macs": i + 1, "params": 1, "memory_traffic": i + 1,
+                                                       "graph_ops": 1} for i, r in enumerate(ranked)}
+    int8 = {(r.twin, r.resolution, "tflite", "int8"): {"macs": i + 1, "params": 1, "memory_traffic": 1,
+                                                       "graph_ops": 1} for i, r in enumerate(ranked[1:])}
+    [result] = pub.analyse(rows, {**fp32, **int8})
+    assert result.graph == "tflite fp32" and result.n == len(ranked)
+    said = "; ".join(result.limits)
+    assert "counted on tflite fp32, not tflite int8: 1 twin(s) have no tflite int8 figures" in said
 
 
 def test_unknown_column_is_one_line(tmp_path):
@@ -108,16 +128,16 @@ def test_unknown_column_is_one_line(tmp_path):
 
 @pytest.mark.slow
 def test_shipped_figures_are_what_an_export_here_gives(tmp_path, artifact_cache):
-    """Re-measure two small twins from scratch (real exports, each in its column's format: Core ML fp16 for the
-    iPhone, TFLite fp32 for the Coral board) and compare with the shipped rows; the rest of each column comes from
-    the shipped file, so the command exports only those two."""
+    """Re-measure two small twins from scratch (real exports, each in its column's graph: Core ML fp16 for the
+    iPhone, TFLite int8 for the MobileNetV4 paper's Pixel 6 int8 CPU column) and compare with the shipped rows; the
+    rest of each column comes from the shipped file, so the command exports only those two."""
     shipped = pub.read_figures()
-    again = {("mobileone_s0", 224, "coreml"), ("mobilenetv2_100", 224, "tflite")}
+    again = {("mobileone_s0", 224, "coreml", "fp16"), ("mobilenetv2_100", 224, "tflite", "int8")}
     figures = tmp_path / "figures.csv"
     pub.write_figures({k: v for k, v in shipped.items() if k not in again}, figures)
     png = tmp_path / "heat.png"
     result = run_bench("analyze", "--published", "--measure", "--figures", figures, "--column",
-                       "iphone12pro-coreml-modelbench", "--column", "coral-dev-board", "--json", "--plot", png)
+                       "iphone12pro-coreml-modelbench", "--column", "mnv4-pixel6-cpu-int8", "--json", "--plot", png)
     assert result.returncode == 0, result.stderr
     measured = pub.read_figures(figures)
     for key in again:
@@ -125,6 +145,6 @@ def test_shipped_figures_are_what_an_export_here_gives(tmp_path, artifact_cache)
     out = {c["column"]: c for c in json.loads(result.stdout)}
     assert out["iphone12pro-coreml-modelbench"]["n"] == 12 and png.stat().st_size > 5000
     assert out["iphone12pro-coreml-modelbench"]["graph"] == "coreml fp16"
-    assert out["coral-dev-board"]["graph"] == "tflite fp32"
-    traffic = next(p for p in out["coral-dev-board"]["proxies"] if p["proxy"] == "memory_traffic")
-    assert traffic["n"] == out["coral-dev-board"]["n"] and -1 <= traffic["rho"] <= 1
+    assert out["mnv4-pixel6-cpu-int8"]["graph"] == "tflite int8"
+    traffic = next(p for p in out["mnv4-pixel6-cpu-int8"]["proxies"] if p["proxy"] == "memory_traffic")
+    assert traffic["n"] == out["mnv4-pixel6-cpu-int8"]["n"] == 10 and -1 <= traffic["rho"] <= 1

@@ -9,12 +9,14 @@ FLOPs and params counted on the torch model, memory traffic and operator count o
 deploys (exporters/graph_traffic.py), and the emulated instruction count of bench/prediction/emulated.csv where the
 twin was counted at the column's precision.
 
-The deployed graph is the column's format at its float precision (`deployed_graph`): Core ML fp16, TFLite fp32,
-ONNX fp32 for the rest. The format matters, the precision does not: a rank statistic is unchanged when every
-model's bytes scale alike (fp32 -> fp16 -> int8), but what each converter fuses is not alike (FastViT's ONNX graphs
-move 4.2-4.7x the bytes of their Core ML ones, MobileOne's 2.0x: on the iPhone column, traffic's rho is 0.87 counted
-on ONNX and 0.99 on Core ML; README.md gives the other columns). A column whose twins do not all have figures in its format is ranked on ONNX fp32, the
-one graph every twin has, and says so in its limits: one column never mixes formats.
+The deployed graph (`deployed_graph`) is Core ML fp16 for Core ML columns, TFLite int8 for int8 TFLite columns and
+TFLite fp32 for the other TFLite ones, ONNX fp32 for the rest (ONNX Runtime's and QNN's, w8a8 included: no int8 ONNX
+is exported here). Both the format and the precision move ranks, because what each converter fuses or leaves in
+float differs by network: FastViT's ONNX graphs move 4.2-4.7x the bytes of their Core ML ones, MobileOne's 2.0x
+(traffic's rho on the iPhone column: 0.87 on ONNX, 0.99 on Core ML); int8 quantization cuts a convolutional net's
+TFLite bytes 4.0x but FastViT's 3.0x. A column whose twins do not all have figures in its graph is ranked on the
+same format at fp32, else on ONNX fp32 (the one graph every twin has), and says so in its limits: one column never
+mixes graphs.
 Nothing here predicts an accelerator's latency; it says how well each proxy orders the published ones.
 """
 
@@ -110,29 +112,30 @@ def _prediction_rows() -> list[DeviceRow]:
             for r in read_published()]
 
 
-def deployed_graph(runtime: str) -> tuple[str, str]:
-    """The format a column's runtime deploys, at its float precision (see the module's docstring)."""
+def deployed_graph(runtime: str, precision: str) -> tuple[str, str]:
+    """The format and precision of the graph a column's runtime deploys (see the module's docstring)."""
     if runtime.startswith("Core ML"):
         return "coreml", "fp16"
     if "TFLite" in runtime:
-        return "tflite", "fp32"
+        return "tflite", "int8" if precision.lower().startswith("int8") else "fp32"
     return YARDSTICK
 
 
 def twins(rows: list[DeviceRow]) -> list[tuple[str, int, str, str]]:
     """Every (twin, resolution, format, precision) a ranking needs, in the order the tables first name them (this
     folder's tables before bench/prediction's)."""
-    return list(dict.fromkeys((r.twin, r.resolution, *deployed_graph(r.runtime)) for r in rows if r.ranked))
+    return list(dict.fromkeys((r.twin, r.resolution, *deployed_graph(r.runtime, r.precision)) for r in rows
+                              if r.ranked))
 
 
-FigureKey = tuple[str, int, str]  # twin, resolution, format
+FigureKey = tuple[str, int, str, str]  # twin, resolution, format, precision
 
 
 def read_figures(path: Path = FIGURES_CSV) -> dict[FigureKey, dict]:
     if not Path(path).is_file():
         return {}
     with open(path, newline="") as f:
-        return {(r["twin"], int(r["resolution"]), r["format"]):
+        return {(r["twin"], int(r["resolution"]), r["format"], r["precision"]):
                 {k: (v if k in ("twin", "format", "precision") else int(v)) for k, v in r.items()}
                 for r in csv.DictReader(f)}
 
@@ -169,11 +172,13 @@ def _instructions(precision: str) -> dict[tuple[str, int], int]:
 
 
 def column_graph(rows: list[DeviceRow], figures: dict, on_onnx: bool = False) -> tuple[str, str]:
-    """The graph a column is ranked on: its deployed one where every ranked twin has figures in it, else (or when
-    asked, `on_onnx`) ONNX fp32."""
-    graph = deployed_graph(rows[0].runtime) if rows and not on_onnx else YARDSTICK
-    complete = all((r.twin, r.resolution, graph[0]) in figures for r in rows if r.ranked)
-    return graph if complete else YARDSTICK
+    """The graph a column is ranked on: the first of its deployed graph, the same format at fp32, and ONNX fp32 in
+    which every ranked twin has figures (ONNX fp32 alone when asked, `on_onnx`)."""
+    own = deployed_graph(rows[0].runtime, rows[0].precision) if rows and not on_onnx else YARDSTICK
+    for graph in dict.fromkeys((own, (own[0], "fp32"))):
+        if all((r.twin, r.resolution, *graph) in figures for r in rows if r.ranked):
+            return graph
+    return YARDSTICK
 
 
 def column_frame(rows: list[DeviceRow], figures: dict, graph: tuple[str, str] | None = None):
@@ -182,10 +187,10 @@ def column_frame(rows: list[DeviceRow], figures: dict, graph: tuple[str, str] | 
     import pandas as pd
 
     counts = _instructions(rows[0].precision) if rows else {}
-    fmt = (graph or column_graph(rows, figures))[0]
+    graph = graph or column_graph(rows, figures)
     out = []
     for r in rows:
-        fig = figures.get((r.twin, r.resolution, fmt)) if r.ranked else None
+        fig = figures.get((r.twin, r.resolution, *graph)) if r.ranked else None
         if fig is None:
             continue
         out.append({"model": f"{r.twin}@{r.resolution}", "published": r.model_published, "latency_ms": r.latency_ms,
@@ -220,7 +225,7 @@ def _column_result(name: str, rows: list[DeviceRow], figures: dict, on_onnx: boo
     result = ColumnResult(
         column=name, hardware=first.hardware, device=first.device, runtime=first.runtime, precision=first.precision,
         sources=sorted({r.source for r in rows}), rows=len(rows), left_out=sum(not r.ranked for r in rows),
-        unmeasured=sorted({f"{r.twin}@{r.resolution}" for r in rows if r.ranked and (r.twin, r.resolution, graph[0])
+        unmeasured=sorted({f"{r.twin}@{r.resolution}" for r in rows if r.ranked and (r.twin, r.resolution, *graph)
                            not in figures}),
         graph=" ".join(graph), ranks=rank_proxies(frame))
     result.limits = limits(result, missing_own=0 if on_onnx else _missing_own(rows, figures, graph))
@@ -228,11 +233,11 @@ def _column_result(name: str, rows: list[DeviceRow], figures: dict, on_onnx: boo
 
 
 def _missing_own(rows: list[DeviceRow], figures: dict, graph: tuple[str, str]) -> int:
-    """How many ranked twins lack figures in the column's own format, where it fell back to ONNX fp32."""
-    own = deployed_graph(rows[0].runtime)
+    """How many ranked twins lack figures in the column's deployed graph, where it is ranked on another."""
+    own = deployed_graph(rows[0].runtime, rows[0].precision)
     if graph == own:
         return 0
-    return len({(r.twin, r.resolution) for r in rows if r.ranked and (r.twin, r.resolution, own[0]) not in figures})
+    return len({(r.twin, r.resolution) for r in rows if r.ranked and (r.twin, r.resolution, *own) not in figures})
 
 
 def limits(result: ColumnResult, missing_own: int = 0) -> list[str]:
@@ -249,9 +254,9 @@ def limits(result: ColumnResult, missing_own: int = 0) -> list[str]:
         notes.append(f"{len(result.unmeasured)} twin(s) without graph figures: run `bench analyze --published "
                      "--measure`")
     if missing_own:
-        fmt = deployed_graph(result.runtime)[0]
-        notes.append(f"counted on ONNX fp32, not {fmt}: {missing_own} twin(s) have no {fmt} figures (`bench analyze "
-                     "--published --measure`)")
+        own = " ".join(deployed_graph(result.runtime, result.precision))
+        notes.append(f"counted on {result.graph}, not {own}: {missing_own} twin(s) have no {own} figures (not "
+                     "exported yet, or their export fails: `bench analyze --published --measure` says which)")
     return notes
 
 

@@ -225,7 +225,7 @@ def published_blocks(heatmap: Path | None) -> list[tuple]:
               ("p", "Spearman's rho of published latencies (phones' NPU, GPU, Neural Engine, EdgeTPU and CPU; "
                     "bench/analysis/published/SOURCES.md) with each proxy, counted here on each row's timm twin "
                     "(FLOPs, params; memory traffic and op count of the graph the column's runtime deploys: Core ML "
-                    "fp16, TFLite fp32, else ONNX fp32). Rank correlations only: no accelerator latency is "
+                    "fp16, TFLite int8 or fp32 as the column ran, else ONNX fp32). Rank correlations only: no accelerator latency is "
                     "predicted. `bench analyze --published` gives the intervals."),
               ("table", _published_table(results))]
     if heatmap is not None:
