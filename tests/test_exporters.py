@@ -168,6 +168,6 @@ def test_a_graph_the_quantizer_refuses_is_one_line_and_nothing_is_cached(artifac
     monkeypatch.setattr(quantizer.Quantizer, "calibrate", refuse)
     with pytest.raises(ExportError, match=r"cannot quantize this model to int8 .*Failed to get quantization "
                                           r"parameters.*; --precision fp32 or fp16 converts without it") as caught:
-        ensure_artifact(ExportRequest("ablation_relu", 64, "tflite", "int8"))
+        ensure_artifact(ExportRequest("ablation_relu", 72, "tflite", "int8"))  # 72 px: no other test caches it
     assert "\n" not in str(caught.value)
-    assert not any(artifact_cache.glob("ablation_relu-*"))
+    assert not [*artifact_cache.glob("ablation_relu-72-*"), *artifact_cache.glob(".partial-ablation_relu-72-*")]

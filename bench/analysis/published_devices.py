@@ -35,7 +35,7 @@ FIGURES_CSV = PUBLISHED_DIR / "twin_figures.csv"
 SOURCES_MD = PUBLISHED_DIR / "SOURCES.md"
 FIGURE_FIELDS = ("twin", "resolution", "format", "precision", "params", "macs", "memory_traffic", "activation_bytes",
                  "weight_bytes", "graph_ops")
-YARDSTICK = ("onnx", "fp32")  # the graph every twin has: a column whose own format is incomplete is ranked on it
+YARDSTICK = ("onnx", "fp32")  # the graph every twin has: the last fallback of a column missing twins in its own
 # Below this many models a 95% interval of rho is wider than about +-0.6 around a moderate rho: shown, flagged.
 MIN_TO_SAY = 8
 
